@@ -1,0 +1,174 @@
+/**
+ * The store contract: one promise-returning operation per atomic step.
+ *
+ * A store keeps session records and, per user, an index of that user's
+ * session ids. It knows nothing of HTTP, JWTs or options: every operation
+ * receives the time (`now`, epoch milliseconds from the guard's clock) and the
+ * limits it needs, so a fake clock works against every store alike. Each
+ * operation must be atomic with respect to every other (Redis: one Lua
+ * script; memory: synchronous code), so no interleaving of two requests can
+ * resurrect a revoked session or issue two live refresh successors.
+ *
+ * Deadlines: a record's deadline is the earlier of `lastUsedAt + idleTimeout`
+ * and `createdAt + absoluteLifetime` (a `null` part is no deadline; both
+ * `null` is a forever session). A record whose deadline is `<= now` is dead:
+ * every operation that meets it treats it as absent and deletes it.
+ *
+ * @module
+ */
+
+/** A session as the store keeps it. Times are epoch milliseconds. */
+export interface SessionRecord {
+  /** Session id (`sid`), base64url, at least 128 random bits. */
+  id: string;
+  /** The user id, any string (the store encodes it for its keys). */
+  userId: string;
+  createdAt: number;
+  lastUsedAt: number;
+  /** Milliseconds of inactivity after which the session is dead; `null`: never. */
+  idleTimeout: number | null;
+  /** Milliseconds after `createdAt` at which the session is dead; `null`: never. */
+  absoluteLifetime: number | null;
+  rememberMe: boolean;
+  /** Custom JWT claims given at login, as JSON text (`""` when none). */
+  claims: string;
+  /** App data given at login, as JSON text (`""` when none). */
+  data: string;
+  /** Client IP at login or last refresh (`""` when unknown). */
+  ip: string;
+  /** Client user agent at login or last refresh (`""` when unknown). */
+  userAgent: string;
+}
+
+/**
+ * The refresh-token state of a session. Refresh tokens form a hash chain
+ * (see `tokens/refresh.ts`): the store keeps only SHA-256 digests, never a
+ * token, so a copy of the store does not let anyone refresh.
+ */
+export interface RefreshState {
+  /** Generation of the current (unspent) refresh token, starting at 0. */
+  generation: number;
+  /** base64url SHA-256 digest of the current refresh token. */
+  currentHash: string;
+}
+
+/** What `create` is given. */
+export interface CreateInput {
+  record: SessionRecord;
+  /** Digest of the generation-0 refresh token. */
+  refreshHash: string;
+  /** Evict least recently used sessions so that at most this many remain (the new one included); `null`: no cap. */
+  maxSessions: number | null;
+  now: number;
+}
+
+/** What `rotate` is given: the presented refresh token, already digested. */
+export interface RotateInput {
+  userId: string;
+  sessionId: string;
+  /** Generation written in the presented token. */
+  generation: number;
+  /** Digest of the presented token. */
+  presentedHash: string;
+  /** Digest of the presented token's successor (derived from it). */
+  successorHash: string;
+  now: number;
+  /** `refreshReuseWindow` in milliseconds. */
+  reuseWindow: number;
+  ip: string;
+  userAgent: string;
+}
+
+/**
+ * Outcome of `rotate`:
+ * - `rotated`: the presented token was current; the successor is now current
+ *   (generation + 1), `lastUsedAt` moved to `now`, `ip`/`userAgent` updated.
+ * - `repeated`: the presented token is the one spent last (generation =
+ *   current − 1, digest = the previous digest) and was spent at most
+ *   `reuseWindow` ago: the caller hands out the same successor again. No
+ *   state changes.
+ * - `reused`: the presented token is the one spent last but outside the
+ *   window: the store has revoked (deleted) the session.
+ * - `stale`: the presented generation is older than current − 1; the store
+ *   cannot tell by itself whether the token was ever issued, so it changes
+ *   nothing and reports `currentGeneration`; the caller walks the chain
+ *   forward and, if it reaches the current digest, calls `revokeIfCurrent`.
+ * - `invalid`: no live session, wrong digest, or a future generation.
+ *   Nothing changes.
+ */
+export type RotateResult =
+  | { status: "rotated" | "repeated"; record: SessionRecord }
+  | { status: "reused"; record: SessionRecord }
+  | { status: "stale"; currentGeneration: number }
+  | { status: "invalid" };
+
+/** The store contract. Every method is atomic and returns a promise. */
+export interface Store {
+  /**
+   * Stores a new session and its refresh state, adds it to the user's index,
+   * first pruning the index of dead entries, then evicting the least
+   * recently used live sessions (lowest `lastUsedAt`) beyond `maxSessions`
+   * (never the new one). Sets expiries: the record at its deadline, the
+   * index at the furthest deadline among its sessions (none when a forever
+   * session is among them). Resolves to the ids evicted.
+   */
+  create(input: CreateInput): Promise<string[]>;
+
+  /**
+   * The guard's check, one round trip: resolves to the live record or `null`
+   * (absent, dead — then deleted — or of another user). When
+   * `now - lastUsedAt >= touchInterval` it also moves `lastUsedAt` to `now`
+   * and extends the record's expiry to its new deadline (and the index's, if
+   * that is later); otherwise it writes nothing. The record returned carries
+   * the new `lastUsedAt`.
+   */
+  check(userId: string, sessionId: string, now: number, touchInterval: number): Promise<SessionRecord | null>;
+
+  /** Rotates a refresh token; see {@link RotateResult}. */
+  rotate(input: RotateInput): Promise<RotateResult>;
+
+  /**
+   * Revokes the session if its current refresh generation and digest are
+   * exactly these (the caller proved a stale token belongs to this chain).
+   * Resolves to the revoked record, or `null` when nothing matched.
+   */
+  revokeIfCurrent(userId: string, sessionId: string, generation: number, currentHash: string, now: number): Promise<SessionRecord | null>;
+
+  /**
+   * Revokes the session if the presented refresh token is its current one
+   * (`generation`, digest) or the one spent last (generation − 1, previous
+   * digest). Used by logout when the access token has expired. Resolves to
+   * `true` when a live session was deleted.
+   */
+  revokeByRefresh(userId: string, sessionId: string, generation: number, presentedHash: string, now: number): Promise<boolean>;
+
+  /** The live record, or `null`. Deletes it when dead. Writes nothing else. */
+  get(userId: string, sessionId: string, now: number): Promise<SessionRecord | null>;
+
+  /**
+   * Every live session of the user (any order), pruning dead entries from
+   * the index and resetting the index's expiry to the furthest deadline.
+   */
+  list(userId: string, now: number): Promise<SessionRecord[]>;
+
+  /** Deletes one session. Resolves to `true` when a live session was deleted. */
+  revoke(userId: string, sessionId: string, now: number): Promise<boolean>;
+
+  /**
+   * Deletes every session of the user except `exceptId` (if given) and
+   * resolves to the ids of the live sessions deleted.
+   */
+  revokeAll(userId: string, exceptId: string | undefined, now: number): Promise<string[]>;
+
+  /** Stops timers and closes clients the store itself created (never a client it was given). */
+  close(): Promise<void>;
+}
+
+/** The earliest instant the record is dead, or `null` for a forever session. */
+export function deadlineOf(record: Pick<SessionRecord, "createdAt" | "lastUsedAt" | "idleTimeout" | "absoluteLifetime">): number | null {
+  const idle = record.idleTimeout === null ? null : record.lastUsedAt + record.idleTimeout;
+  const absolute = record.absoluteLifetime === null ? null : record.createdAt + record.absoluteLifetime;
+  if (idle === null) return absolute;
+  if (absolute === null) return idle;
+  return idle < absolute ? idle : absolute;
+}
