@@ -1,0 +1,53 @@
+/**
+ * Options from environment variables (DreamFactory / Corteza style).
+ *
+ * @module
+ */
+import type { SessionGuardOptions } from "./options.js";
+import { RedisStore } from "./stores/redis.js";
+
+/** Turns the `SESSION_*` and `REDIS_URL` variables into options; `overrides` win. */
+export function optionsFromEnv(env: Record<string, string | undefined>, overrides: SessionGuardOptions): SessionGuardOptions {
+  const options: SessionGuardOptions = {};
+  const read = (name: string) => {
+    const value = env[name];
+    return value === undefined || value.trim() === "" ? undefined : value.trim();
+  };
+  const duration = (name: string): string | number | null | undefined => {
+    const value = read(name);
+    if (value === undefined) return undefined;
+    if (/^(null|none|never|off)$/i.test(value)) return null;
+    return /^\d+$/.test(value) ? Number(value) : value;
+  };
+  const secret = read("SESSION_SECRET");
+  if (secret !== undefined && overrides.jwt === undefined && overrides.secret === undefined) options.secret = secret;
+  const accessTokenTtl = duration("SESSION_ACCESS_TOKEN_TTL");
+  if (accessTokenTtl !== undefined && accessTokenTtl !== null) options.accessTokenTtl = accessTokenTtl;
+  const idleTimeout = duration("SESSION_IDLE_TIMEOUT");
+  if (idleTimeout !== undefined) options.idleTimeout = idleTimeout;
+  const absoluteLifetime = duration("SESSION_ABSOLUTE_LIFETIME");
+  if (absoluteLifetime !== undefined) options.absoluteLifetime = absoluteLifetime;
+  const rememberMe: { idleTimeout?: string | number | null; absoluteLifetime?: string | number | null } = {};
+  const rememberIdle = duration("SESSION_REMEMBER_ME_IDLE_TIMEOUT");
+  if (rememberIdle !== undefined) rememberMe.idleTimeout = rememberIdle;
+  const rememberLifetime = duration("SESSION_REMEMBER_ME_LIFETIME");
+  if (rememberLifetime !== undefined) rememberMe.absoluteLifetime = rememberLifetime;
+  const forever = read("SESSION_ALLOW_FOREVER");
+  if (forever !== undefined) {
+    if (!/^(true|false|1|0|yes|no)$/i.test(forever)) throw new TypeError("session-guard: `SESSION_ALLOW_FOREVER` must be true or false");
+    if (/^(true|1|yes)$/i.test(forever)) {
+      rememberMe.idleTimeout = null;
+      rememberMe.absoluteLifetime = null;
+    }
+  }
+  if (Object.keys(rememberMe).length > 0) options.rememberMe = rememberMe;
+  const max = read("SESSION_MAX_PER_USER");
+  if (max !== undefined) {
+    if (/^(null|none|0)$/i.test(max)) options.maxSessionsPerUser = null;
+    else if (/^\d+$/.test(max)) options.maxSessionsPerUser = Number(max);
+    else throw new TypeError("session-guard: `SESSION_MAX_PER_USER` must be a whole number, or 0 for no cap");
+  }
+  const url = read("REDIS_URL");
+  if (url !== undefined && overrides.store === undefined) options.store = new RedisStore({ url });
+  return { ...options, ...overrides };
+}

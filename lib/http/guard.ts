@@ -1,0 +1,106 @@
+/**
+ * The guard: the Express middleware that requires a live session. The
+ * factory did all parsing; per request this only finds the token, verifies
+ * the JWT (no store call for a bad one), and makes the one store round trip.
+ *
+ * @module
+ */
+import type { EventEmitter } from "node:events";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import { SessionError } from "../errors.js";
+import type { ResolvedConfig, SessionEvents } from "../options.js";
+import type { SessionHandle, SessionManager } from "../sessions.js";
+import type { AccessClaims } from "../tokens/access.js";
+import { fail } from "./respond.js";
+import { checkCsrf, findAccessToken } from "./transport.js";
+
+/** A listener of one guard event. */
+export type SessionEventListener<E extends keyof SessionEvents> = (payload: SessionEvents[E]) => void;
+
+/** The guard: an Express middleware with the session API attached (SPEC 2.1). */
+export interface Guard extends RequestHandler {
+  /** Same check, but a request without a token passes with no session. */
+  readonly optional: RequestHandler;
+  /** The programmatic session API. */
+  readonly sessions: SessionManager;
+  /** Subscribes to an event. */
+  on<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): Guard;
+  /** Unsubscribes. */
+  off<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): Guard;
+  /** Stops timers and listeners the guard owns, and closes clients the library created. */
+  close(): Promise<void>;
+}
+
+/** What the router needs of a guard, kept off its public surface. */
+export interface GuardInternals {
+  config: ResolvedConfig;
+  manager: SessionManager;
+  /** The sync part of the check: verified claims, `undefined` when no token was sent. Throws `SessionError`. */
+  verifyRequest(req: Request): AccessClaims | undefined;
+}
+
+const internals = new WeakMap<object, GuardInternals>();
+
+/** The internals of a guard made by `sessionGuard()`, or `undefined`. */
+export function guardInternals(guard: unknown): GuardInternals | undefined {
+  return typeof guard === "function" ? internals.get(guard) : undefined;
+}
+
+/** Builds the guard middleware around a resolved config and manager. */
+export function createGuard(config: ResolvedConfig, manager: SessionManager, events: EventEmitter): Guard {
+  const property = config.requestProperty;
+  const allowOnStoreError = config.onStoreError === "allow";
+
+  function verifyRequest(req: Request): AccessClaims | undefined {
+    const found = findAccessToken(req, config);
+    if (found === undefined) return undefined;
+    if (found.fromCookie) checkCsrf(req, config);
+    return manager.verifyToken(found.token);
+  }
+
+  function attach(req: Request, res: Response, next: NextFunction, claims: AccessClaims): void {
+    manager.check(claims).then(
+      (handle: SessionHandle) => {
+        (req as unknown as Record<string, unknown>)[property] = handle;
+        next();
+      },
+      (err: unknown) => {
+        if (allowOnStoreError && err instanceof SessionError && err.code === "store_unavailable") {
+          (req as unknown as Record<string, unknown>)[property] = manager.unchecked(claims);
+          next();
+          return;
+        }
+        fail(config, err, req, res, next);
+      },
+    );
+  }
+
+  function makeMiddleware(optional: boolean): RequestHandler {
+    return function sessionGuardMiddleware(req: Request, res: Response, next: NextFunction): void {
+      let claims: AccessClaims | undefined;
+      try {
+        claims = verifyRequest(req);
+      } catch (err) {
+        fail(config, err, req, res, next);
+        return;
+      }
+      if (claims === undefined) {
+        if (optional) next();
+        else fail(config, new SessionError("token_missing"), req, res, next);
+        return;
+      }
+      attach(req, res, next, claims);
+    };
+  }
+
+  const guard = makeMiddleware(false) as Guard & { optional: RequestHandler; sessions: SessionManager };
+  Object.defineProperties(guard, {
+    optional: { value: makeMiddleware(true), enumerable: true },
+    sessions: { value: manager, enumerable: true },
+    on: { value: (event: string, listener: (payload: unknown) => void) => { events.on(event, listener); return guard; }, enumerable: true },
+    off: { value: (event: string, listener: (payload: unknown) => void) => { events.off(event, listener); return guard; }, enumerable: true },
+    close: { value: async () => { events.removeAllListeners(); await config.store.close(); }, enumerable: true },
+  });
+  internals.set(guard, { config, manager, verifyRequest });
+  return guard;
+}

@@ -1,0 +1,113 @@
+/**
+ * Where tokens travel: the `Authorization: Bearer` header and/or HttpOnly
+ * cookies, and the CSRF rule for cookie-authenticated unsafe requests
+ * (SPEC 3.12).
+ *
+ * @module
+ */
+import { parse as parseCookieHeader } from "cookie";
+import type { Request, Response } from "express";
+import { SessionError } from "../errors.js";
+import type { ResolvedConfig } from "../options.js";
+import type { TokenSet } from "../sessions.js";
+
+/** An access token found on a request, and whether a cookie carried it. */
+export interface FoundToken {
+  token: string;
+  fromCookie: boolean;
+}
+
+const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+/** Browsers keep cookies at most 400 days; a forever session's cookie is renewed on each refresh. */
+const MAX_COOKIE_AGE = 400 * 24 * 3600 * 1000;
+
+/**
+ * The access token of a request, or `undefined` when none was sent (a header
+ * of another scheme counts as none). Throws `invalid_request` for a Bearer
+ * header without exactly one token or a header and cookie that disagree,
+ * and `token_invalid` for a cookie or extractor value that is not a string.
+ */
+export function findAccessToken(req: Request, config: ResolvedConfig): FoundToken | undefined {
+  if (config.getToken) {
+    const token: unknown = config.getToken(req);
+    if (token === undefined || token === "") return undefined;
+    if (typeof token !== "string") throw new SessionError("token_invalid");
+    return { token, fromCookie: false };
+  }
+  const fromHeader = config.transport === "cookie" ? undefined : bearerToken(req.headers.authorization);
+  const fromCookie = config.transport === "header" ? undefined : cookieValue(req, config.cookie.accessName, "token_invalid");
+  if (fromHeader !== undefined) {
+    if (fromCookie !== undefined && fromCookie !== fromHeader) {
+      throw new SessionError("invalid_request", "The Authorization header and the session cookie carry different tokens.");
+    }
+    return { token: fromHeader, fromCookie: false };
+  }
+  return fromCookie === undefined || fromCookie === "" ? undefined : { token: fromCookie, fromCookie: true };
+}
+
+/** The token of an `Authorization: Bearer` header (scheme matched without regard to case). */
+function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const space = header.indexOf(" ");
+  const scheme = space === -1 ? header : header.slice(0, space);
+  if (scheme.length !== 6 || scheme.toLowerCase() !== "bearer") return undefined;
+  const token = space === -1 ? "" : header.slice(space + 1).trim();
+  if (token === "" || /\s/.test(token)) {
+    throw new SessionError("invalid_request", "Authorization: Bearer must carry exactly one token.");
+  }
+  return token;
+}
+
+/**
+ * A cookie's value from `req.cookies` (cookie-parser) or, without a cookie
+ * parser, from the `Cookie` header. A value that is not a string
+ * (cookie-parser's `j:` JSON cookies) is a malformed token: `errorCode`.
+ */
+export function cookieValue(req: Request, name: string, errorCode: "token_invalid" | "refresh_token_invalid"): string | undefined {
+  const parsed = (req as { cookies?: unknown }).cookies;
+  let value: unknown;
+  if (typeof parsed === "object" && parsed !== null) {
+    value = Object.prototype.hasOwnProperty.call(parsed, name) ? (parsed as Record<string, unknown>)[name] : undefined;
+  } else {
+    const header = req.headers.cookie;
+    value = header === undefined ? undefined : parseCookieHeader(header)[name];
+  }
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") throw new SessionError(errorCode);
+  return value;
+}
+
+/**
+ * The CSRF rule: an unsafe request authenticated by a cookie must come from
+ * a trusted `Origin` or carry the CSRF header (a custom header cannot be
+ * sent cross-site without a CORS preflight).
+ */
+export function checkCsrf(req: Request, config: ResolvedConfig): void {
+  if (!UNSAFE_METHODS.has(req.method)) return;
+  const origin = req.headers.origin;
+  if (origin !== undefined && config.trustedOrigins.has(origin)) return;
+  if (req.headers[config.csrfHeader] !== undefined) return;
+  throw new SessionError("csrf_failed");
+}
+
+/** True when tokens travel in cookies. */
+export function usesCookies(config: ResolvedConfig): boolean {
+  return config.transport !== "header";
+}
+
+/** Sets the access and refresh cookies of a token set. `refreshPath`: the router's mount path. */
+export function setTokenCookies(res: Response, config: ResolvedConfig, tokens: TokenSet, refreshPath: string, now: number): void {
+  const { cookie } = config;
+  const base = { httpOnly: true, secure: cookie.secure, sameSite: cookie.sameSite, domain: cookie.domain } as const;
+  res.cookie(cookie.accessName, tokens.access_token, { ...base, path: "/", maxAge: tokens.expires_in * 1000 });
+  const expiresAt = tokens.session.expires_at === null ? now + MAX_COOKIE_AGE : Date.parse(tokens.session.expires_at);
+  res.cookie(cookie.refreshName, tokens.refresh_token, { ...base, path: refreshPath, maxAge: Math.max(0, Math.min(expiresAt - now, MAX_COOKIE_AGE)) });
+}
+
+/** Clears both cookies (logout). */
+export function clearTokenCookies(res: Response, config: ResolvedConfig, refreshPath: string): void {
+  const { cookie } = config;
+  const base = { httpOnly: true, secure: cookie.secure, sameSite: cookie.sameSite, domain: cookie.domain } as const;
+  res.clearCookie(cookie.accessName, { ...base, path: "/" });
+  res.clearCookie(cookie.refreshName, { ...base, path: refreshPath });
+}
