@@ -1,0 +1,424 @@
+/**
+ * The Redis store: every operation is one Lua script (see `scripts/*.lua`,
+ * whose headers document KEYS, ARGV and replies), run with `EVALSHA` and
+ * falling back to `EVAL` when Redis answers `NOSCRIPT` (after a restart or
+ * `SCRIPT FLUSH`). All keys of a user share one hash slot, so it works the
+ * same on a Redis Cluster.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import type { Cluster, Redis } from "ioredis";
+import { indexKey, sessionKey, userKeyBase } from "./keys.js";
+import * as scripts from "./scripts/index.js";
+import type { CreateInput, RotateInput, RotateResult, SessionRecord, Store } from "./store.js";
+
+/**
+ * Options of {@link RedisStore}: give exactly one of `client` and `url`.
+ *
+ * @example
+ * ```ts
+ * import Redis from "ioredis";
+ * // Your own client (never closed by the store):
+ * new RedisStore({ client: new Redis(url, { enableOfflineQueue: false, commandTimeout: 1000 }) });
+ * // Or a client the store creates with safe settings, and closes in close():
+ * new RedisStore({ url: "redis://localhost:6379", prefix: "myapp:sg:" });
+ * ```
+ */
+export interface RedisStoreOptions {
+  /**
+   * An ioredis `Redis` or `Cluster` client. The store never closes nor
+   * reconfigures it; it warns once when its options can hang a request
+   * (offline queue on, no `commandTimeout`).
+   */
+  client?: Redis | Cluster;
+  /**
+   * A Redis URL (`redis://…`, `rediss://…`): the store creates its own
+   * client with settings that cannot hang a request (no offline queue, a
+   * command timeout, bounded retries) and closes it in `close()`. Needs the
+   * `ioredis` package installed.
+   */
+  url?: string;
+  /** Prefix of every key. Default `"sg:"`. Must not contain `{` or `}`. */
+  prefix?: string;
+  /** Milliseconds before a command of the client made from `url` fails. Default `1000`. Only with `url`. */
+  commandTimeout?: number;
+}
+
+/** A script with its SHA-1, computed once. */
+interface Script {
+  readonly numberOfKeys: number;
+  readonly source: string;
+  readonly sha: string;
+}
+
+function prepare(script: { numberOfKeys: number; source: string }): Script {
+  return { numberOfKeys: script.numberOfKeys, source: script.source, sha: createHash("sha1").update(script.source).digest("hex") };
+}
+
+const CREATE = prepare(scripts.create);
+const CHECK = prepare(scripts.check);
+const ROTATE = prepare(scripts.rotate);
+const REVOKE_IF_CURRENT = prepare(scripts.revokeIfCurrent);
+const REVOKE_BY_REFRESH = prepare(scripts.revokeByRefresh);
+const GET = prepare(scripts.get);
+const LIST = prepare(scripts.list);
+const REVOKE = prepare(scripts.revoke);
+const REVOKE_ALL = prepare(scripts.revokeAll);
+
+/**
+ * Characters of a base64url SHA-256 refresh digest kept in Redis: the first
+ * 22 (132 bits). Matching a 132-bit prefix of SHA-256 without the token is
+ * as infeasible as matching all of it, and it keeps a session hash near 280
+ * bytes instead of 340 after its first rotation.
+ */
+const DIGEST_CHARS = 22;
+
+const OPTION_NAMES = new Set(["client", "url", "prefix", "commandTimeout"]);
+const DEFAULT_COMMAND_TIMEOUT = 1000;
+
+/** Either client type, reduced to what the store calls. */
+type Client = Redis | Cluster;
+
+/**
+ * A {@link Store} in Redis (standalone or Cluster, through ioredis). Each
+ * operation is a single atomic Lua script and a single round trip; every key
+ * carries a TTL at its session's deadline (none only where a forever session
+ * lives). Keys: `<prefix>{<base64url user id>}:s:<sid>` (a hash per session)
+ * and `<prefix>{<base64url user id>}:i` (the user's index, a sorted set).
+ *
+ * Store errors (connection refused, timeouts, script errors) reject the
+ * returned promise; nothing is logged.
+ *
+ * @example
+ * ```ts
+ * import Redis from "ioredis";
+ * import { sessionGuard, RedisStore } from "session-guard";
+ *
+ * const redis = new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false, commandTimeout: 1000 });
+ * const guard = sessionGuard({ store: new RedisStore({ client: redis }), secret: process.env.SESSION_SECRET });
+ * // or let the store own its client: new RedisStore({ url: process.env.REDIS_URL! })
+ * ```
+ */
+export class RedisStore implements Store {
+  readonly #prefix: string;
+  /** The client once known: at once when given, after the import when made from `url`. */
+  #client: Client | undefined;
+  /** Resolves to the client made from `url` (undefined when one was given). */
+  readonly #pending: Promise<Client> | undefined;
+  readonly #owned: boolean;
+  readonly #commandTimeout: number;
+  /** Whether the maxmemory-policy check is still to be made. */
+  #policyCheckDue: boolean;
+  #closed = false;
+
+  constructor(options: RedisStoreOptions) {
+    if (options === null || typeof options !== "object" || Array.isArray(options)) {
+      throw new TypeError("RedisStore: options must be an object, e.g. { client } or { url }");
+    }
+    for (const name of Object.keys(options)) {
+      if (!OPTION_NAMES.has(name)) {
+        throw new TypeError(`RedisStore: unknown option \`${name}\` (known: client, url, prefix, commandTimeout)`);
+      }
+    }
+    const { client, url, prefix = "sg:", commandTimeout } = options;
+    if (client !== undefined && url !== undefined) {
+      throw new TypeError("RedisStore: give either `client` or `url`, not both");
+    }
+    if (client === undefined && url === undefined) {
+      throw new TypeError("RedisStore: give `client` (an ioredis Redis or Cluster) or `url` (a redis:// URL)");
+    }
+    if (client !== undefined && (client === null || typeof client !== "object" || typeof (client as Client).evalsha !== "function")) {
+      throw new TypeError("RedisStore: `client` must be an ioredis Redis or Cluster client");
+    }
+    if (url !== undefined && (typeof url !== "string" || url.length === 0)) {
+      throw new TypeError("RedisStore: `url` must be a non-empty string such as \"redis://localhost:6379\"");
+    }
+    if (typeof prefix !== "string" || prefix.length === 0 || prefix.includes("{") || prefix.includes("}")) {
+      throw new TypeError("RedisStore: `prefix` must be a non-empty string without `{` or `}` (the store adds its own hash tags)");
+    }
+    if (commandTimeout !== undefined) {
+      if (client !== undefined) {
+        throw new TypeError("RedisStore: `commandTimeout` applies only with `url`; set `commandTimeout` on your own client instead");
+      }
+      if (typeof commandTimeout !== "number" || !Number.isFinite(commandTimeout) || commandTimeout <= 0) {
+        throw new TypeError("RedisStore: `commandTimeout` must be a positive number of milliseconds");
+      }
+    }
+    this.#prefix = prefix;
+    this.#commandTimeout = commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
+    this.#policyCheckDue = true;
+    if (client !== undefined) {
+      this.#client = client;
+      this.#owned = false;
+      this.#pending = undefined;
+      warnAboutClient(client);
+    } else {
+      this.#owned = true;
+      this.#pending = this.#connect(url!);
+      // Failures surface on the first command; never as an unhandled rejection.
+      this.#pending.catch(() => {});
+    }
+  }
+
+  async #connect(url: string): Promise<Client> {
+    const mod = (await import("ioredis")) as unknown as { Redis?: typeof Redis; default?: typeof Redis };
+    const RedisClass = mod.Redis ?? mod.default;
+    if (typeof RedisClass !== "function") throw new Error("RedisStore: the ioredis package does not export a Redis client");
+    const client = new RedisClass(url, {
+      enableOfflineQueue: false,
+      commandTimeout: this.#commandTimeout,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times: number) => Math.min(times * 100, 2000),
+      lazyConnect: false,
+    });
+    // The client's own error events (reconnect attempts) must not crash the
+    // process; the failures reach callers as rejected commands.
+    client.on("error", () => {});
+    if (this.#closed) {
+      client.disconnect();
+      throw new Error("RedisStore is closed");
+    }
+    this.#client = client;
+    return client;
+  }
+
+  /** The client, once ready to take a command (for the owned one: connected, or given up after the command timeout). */
+  async #await(): Promise<Client> {
+    const client = await this.#pending!;
+    if (client.status !== "ready" && !this.#closed) await firstReady(client as Redis, this.#commandTimeout);
+    return client;
+  }
+
+  /** Runs one script: EVALSHA, then EVAL once when Redis does not know it. */
+  #run(script: Script, args: (string | number)[]): Promise<unknown> {
+    const client = this.#client;
+    if (client === undefined || (this.#owned && client.status !== "ready")) {
+      if (this.#pending === undefined) return Promise.reject(new Error("RedisStore is closed"));
+      return this.#await().then((c) => this.#send(c, script, args));
+    }
+    return this.#send(client, script, args);
+  }
+
+  #send(client: Client, script: Script, args: (string | number)[]): Promise<unknown> {
+    if (this.#policyCheckDue) {
+      this.#policyCheckDue = false;
+      checkEvictionPolicy(client);
+    }
+    return client.evalsha(script.sha, script.numberOfKeys, ...args).catch((err: unknown) => {
+      if (err instanceof Error && err.message.startsWith("NOSCRIPT")) {
+        return client.eval(script.source, script.numberOfKeys, ...args);
+      }
+      throw err;
+    });
+  }
+
+  async create(input: CreateInput): Promise<string[]> {
+    const r = input.record;
+    const base = userKeyBase(this.#prefix, r.userId);
+    const reply = await this.#run(CREATE, [
+      sessionKey(base, r.id),
+      indexKey(base),
+      sessionKey(base, ""),
+      input.now,
+      r.id,
+      input.maxSessions ?? "",
+      r.createdAt,
+      r.lastUsedAt,
+      r.idleTimeout ?? "",
+      r.absoluteLifetime ?? "",
+      r.rememberMe ? "1" : "0",
+      r.claims,
+      r.data,
+      r.ip,
+      r.userAgent,
+      input.refreshHash.slice(0, DIGEST_CHARS),
+    ]);
+    return reply as string[];
+  }
+
+  async check(userId: string, sessionId: string, now: number, touchInterval: number): Promise<SessionRecord | null> {
+    const base = userKeyBase(this.#prefix, userId);
+    const reply = (await this.#run(CHECK, [sessionKey(base, sessionId), indexKey(base), now, touchInterval, sessionId])) as string[] | null;
+    return reply === null ? null : toRecord(reply, 0, sessionId, userId);
+  }
+
+  async rotate(input: RotateInput): Promise<RotateResult> {
+    const base = userKeyBase(this.#prefix, input.userId);
+    const reply = (await this.#run(ROTATE, [
+      sessionKey(base, input.sessionId),
+      indexKey(base),
+      input.now,
+      input.sessionId,
+      input.generation,
+      input.presentedHash.slice(0, DIGEST_CHARS),
+      input.successorHash.slice(0, DIGEST_CHARS),
+      input.reuseWindow,
+      input.ip,
+      input.userAgent,
+    ])) as number | [number, ...string[]];
+    return toRotateResult(reply, input.sessionId, input.userId);
+  }
+
+  async revokeIfCurrent(userId: string, sessionId: string, generation: number, currentHash: string, now: number): Promise<SessionRecord | null> {
+    const base = userKeyBase(this.#prefix, userId);
+    const reply = (await this.#run(REVOKE_IF_CURRENT, [sessionKey(base, sessionId), indexKey(base), now, sessionId, generation, currentHash.slice(0, DIGEST_CHARS)])) as string[] | null;
+    return reply === null ? null : toRecord(reply, 0, sessionId, userId);
+  }
+
+  async revokeByRefresh(userId: string, sessionId: string, generation: number, presentedHash: string, now: number): Promise<boolean> {
+    const base = userKeyBase(this.#prefix, userId);
+    return (await this.#run(REVOKE_BY_REFRESH, [sessionKey(base, sessionId), indexKey(base), now, sessionId, generation, presentedHash.slice(0, DIGEST_CHARS)])) === 1;
+  }
+
+  async get(userId: string, sessionId: string, now: number): Promise<SessionRecord | null> {
+    const base = userKeyBase(this.#prefix, userId);
+    const reply = (await this.#run(GET, [sessionKey(base, sessionId), indexKey(base), now, sessionId])) as string[] | null;
+    return reply === null ? null : toRecord(reply, 0, sessionId, userId);
+  }
+
+  async list(userId: string, now: number): Promise<SessionRecord[]> {
+    const base = userKeyBase(this.#prefix, userId);
+    const reply = (await this.#run(LIST, [indexKey(base), sessionKey(base, ""), now])) as string[];
+    const records: SessionRecord[] = [];
+    for (let i = 0; i + 10 <= reply.length; i += 10) records.push(toRecord(reply, i + 1, reply[i], userId));
+    return records;
+  }
+
+  async revoke(userId: string, sessionId: string, now: number): Promise<boolean> {
+    const base = userKeyBase(this.#prefix, userId);
+    return (await this.#run(REVOKE, [sessionKey(base, sessionId), indexKey(base), now, sessionId])) === 1;
+  }
+
+  async revokeAll(userId: string, exceptId: string | undefined, now: number): Promise<string[]> {
+    const base = userKeyBase(this.#prefix, userId);
+    return (await this.#run(REVOKE_ALL, [indexKey(base), sessionKey(base, ""), now, exceptId ?? ""])) as string[];
+  }
+
+  /** Quits the client the store made from `url`; a client given to it is left open. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.#owned) return;
+    let client: Client;
+    try {
+      client = await this.#pending!;
+    } catch {
+      return;
+    }
+    if (client.status === "end") return;
+    try {
+      if (client.status === "ready") {
+        await client.quit();
+        return;
+      }
+    } catch {
+      // fall through to a hard disconnect
+    }
+    client.disconnect();
+  }
+}
+
+/** Parses the nine record fields `ca lu it al rm cl da ip ua` starting at `o`. */
+function toRecord(r: string[], o: number, id: string, userId: string): SessionRecord {
+  const it = r[o + 2];
+  const al = r[o + 3];
+  return {
+    id,
+    userId,
+    createdAt: Number(r[o]),
+    lastUsedAt: Number(r[o + 1]),
+    idleTimeout: it === "" ? null : Number(it),
+    absoluteLifetime: al === "" ? null : Number(al),
+    rememberMe: r[o + 4] === "1",
+    claims: r[o + 5],
+    data: r[o + 6],
+    ip: r[o + 7],
+    userAgent: r[o + 8],
+  };
+}
+
+/** Maps rotate-2.lua's status codes (see its header) to a {@link RotateResult}. */
+function toRotateResult(reply: number | [number, ...string[]], id: string, userId: string): RotateResult {
+  if (typeof reply === "number") return { status: "invalid" };
+  const code = reply[0];
+  const fields = reply as unknown as string[];
+  switch (code) {
+    case 1:
+      return { status: "rotated", record: toRecord(fields, 1, id, userId) };
+    case 2:
+      return { status: "repeated", record: toRecord(fields, 1, id, userId) };
+    case 3:
+      return { status: "reused", record: toRecord(fields, 1, id, userId) };
+    case 4:
+      return { status: "stale", currentGeneration: Number(reply[1]) };
+    default:
+      throw new Error(`RedisStore: unexpected rotate reply code ${String(code)}`);
+  }
+}
+
+/** Waits until a client that has not connected yet is ready, or `ms` passed, or it ended. */
+function firstReady(client: Redis, ms: number): Promise<void> {
+  if (client.status !== "wait" && client.status !== "connecting" && client.status !== "connect") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      client.off("ready", done);
+      client.off("end", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    client.once("ready", done);
+    client.once("end", done);
+  });
+}
+
+function warn(code: string, message: string): void {
+  process.emitWarning(message, { type: "SessionGuardWarning", code });
+}
+
+/** Warns (once per store, at construction) about client settings that can hang a request. */
+function warnAboutClient(client: Client): void {
+  const cluster = (client as { isCluster?: boolean }).isCluster === true;
+  const options = (client.options ?? {}) as { enableOfflineQueue?: boolean; commandTimeout?: number; redisOptions?: { commandTimeout?: number } };
+  if (options.enableOfflineQueue !== false) {
+    warn(
+      "SESSION_GUARD_REDIS_OFFLINE_QUEUE",
+      "The Redis client given to RedisStore has its offline queue on (enableOfflineQueue is not false): while Redis is down, " +
+        "session checks wait in the queue instead of failing fast. Create the client with { enableOfflineQueue: false }.",
+    );
+  }
+  const timeout = cluster ? options.redisOptions?.commandTimeout : options.commandTimeout;
+  if (typeof timeout !== "number" || timeout <= 0) {
+    warn(
+      "SESSION_GUARD_REDIS_NO_COMMAND_TIMEOUT",
+      "The Redis client given to RedisStore sets no commandTimeout: a paused or slow Redis can leave a request waiting. " +
+        (cluster
+          ? "Create the Cluster with { redisOptions: { commandTimeout: 1000 } }."
+          : "Create the client with { commandTimeout: 1000 } (milliseconds)."),
+    );
+  }
+}
+
+/** Checks once, in the background, that Redis does not evict keys that have a TTL (all of ours do). */
+function checkEvictionPolicy(client: Client): void {
+  let pending: Promise<unknown>;
+  try {
+    pending = (client as Redis).config("GET", "maxmemory-policy");
+  } catch {
+    return;
+  }
+  pending.then(
+    (reply) => {
+      const policy = Array.isArray(reply) ? reply[1] : undefined;
+      if (typeof policy === "string" && policy !== "noeviction") {
+        warn(
+          "SESSION_GUARD_REDIS_EVICTION_POLICY",
+          `Redis runs with maxmemory-policy ${policy}: under memory pressure it can evict live sessions (every session key has a TTL), ` +
+            "logging users out, or drop an index so that a global logout misses sessions. Set maxmemory-policy to noeviction.",
+        );
+      }
+    },
+    () => {},
+  );
+}

@@ -1,0 +1,67 @@
+--[[
+  revoke-all: delete every session of the user except one (optional).
+
+  KEYS[1]  the user's index            <prefix>{<uid>}:i
+  KEYS[2]  the user's session key base <prefix>{<uid>}:s:
+           The sessions' keys (KEYS[2] .. id) are built here from this
+           base; every key shares the user's hash tag, so every key the
+           script touches lies in one slot (Redis Cluster safe).
+
+  ARGV[1]  now      epoch ms from the caller's clock (never Redis TIME)
+  ARGV[2]  except   the session id to keep ("" = none)
+
+  Reply: array of the ids of the live sessions deleted. Dead sessions met
+  on the way are deleted too but not reported.
+
+  Afterwards the index holds at most the kept session, and expires at its
+  deadline (persistent if it is a forever session); an index left empty is
+  deleted.
+]]
+local now = tonumber(ARGV[1])
+local idx = KEYS[1]
+local base = KEYS[2]
+local except = ARGV[2]
+
+local function deadline(f)
+  local d
+  if f[3] ~= '' then d = tonumber(f[2]) + tonumber(f[3]) end
+  if f[4] ~= '' then
+    local a = tonumber(f[1]) + tonumber(f[4])
+    if d == nil or a < d then d = a end
+  end
+  return d
+end
+
+local members = redis.call('ZRANGE', idx, 0, -1)
+local revoked = {}
+local kept = false
+local keptDeadline
+for _, id in ipairs(members) do
+  local key = base .. id
+  local f = redis.call('HMGET', key, 'ca', 'lu', 'it', 'al')
+  local alive = false
+  local d
+  if f[1] then
+    d = deadline(f)
+    alive = d == nil or d > now
+  end
+  if alive and id == except then
+    kept = true
+    keptDeadline = d
+  else
+    if f[1] then redis.call('DEL', key) end
+    redis.call('ZREM', idx, id)
+    if alive then revoked[#revoked + 1] = id end
+  end
+end
+
+if kept then
+  if keptDeadline == nil then
+    redis.call('PERSIST', idx)
+  else
+    redis.call('PEXPIRE', idx, keptDeadline - now)
+  end
+else
+  redis.call('DEL', idx)
+end
+return revoked
