@@ -183,12 +183,29 @@ export interface RedisFixture {
 /** Client settings that cannot hang a request (and so raise no warning). */
 export const SAFE_CLIENT = { enableOfflineQueue: false, commandTimeout: 2000, maxRetriesPerRequest: 1 } as const;
 
+/** Resolves once an ioredis client (made without an offline queue) can take commands. */
+export function ready(client: Redis): Promise<void> {
+  if (client.status === "ready") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onReady = () => {
+      client.off("end", onEnd);
+      resolve();
+    };
+    const onEnd = () => {
+      client.off("ready", onReady);
+      reject(new Error("the Redis client ended before it was ready"));
+    };
+    client.once("ready", onReady);
+    client.once("end", onEnd);
+  });
+}
+
 export async function redisFixture(): Promise<RedisFixture> {
   const node = await sharedRedis();
   const prefix = `t${process.pid}-${++prefixCounter}:`;
   const storeClient = new Redis(node.url, SAFE_CLIENT);
   const client = new Redis(node.url, SAFE_CLIENT);
-  await Promise.all([storeClient.ping(), client.ping()]);
+  await Promise.all([ready(storeClient), ready(client)]);
   const store = new RedisStore({ client: storeClient, prefix });
   const keys = async () => (await client.keys(`${prefix}*`)).sort();
   return {
