@@ -42,6 +42,8 @@ export interface AppOptions {
   cookieParser?: boolean;
   /** Mount path of the router. Default {@link MOUNT}. */
   mount?: string;
+  /** Adds the test's own routes (before the final error handler). */
+  routes?: (app: Express, guard: Guard) => void;
 }
 
 export interface TestApp {
@@ -111,6 +113,7 @@ export function buildApp(options: AppOptions = {}): TestApp {
   });
   app.post("/me/revoke-others", guard, async (req, res) => res.json({ revoked: await handle(req).revokeOthers() }));
   app.post("/me/revoke-all", guard, async (req, res) => res.json({ revoked: await handle(req).revokeAll() }));
+  options.routes?.(app, guard);
   // Errors that are not SessionErrors would surface here: make them visible as JSON 500s.
   app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
     res.status(500).json({ error: "unexpected", message: err.message });

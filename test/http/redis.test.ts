@@ -32,16 +32,16 @@ describe("session routes against Redis", () => {
 
   describe("two app instances sharing one Redis", () => {
     let other: TestApp;
+    let otherClient: Redis;
     beforeEach(async () => {
       // A second process: its own guard, its own client, the same Redis and prefix.
-      const client = new Redis(redis.url, SAFE_CLIENT);
-      other = buildApp({ clock: t.clock, guard: { store: new RedisStore({ client, prefix: redis.prefix }) } });
-      await ready(client);
-      (other as unknown as { client: Redis }).client = client;
+      otherClient = new Redis(redis.url, SAFE_CLIENT);
+      await ready(otherClient);
+      other = buildApp({ clock: t.clock, guard: { store: new RedisStore({ client: otherClient, prefix: redis.prefix }) } });
     });
     afterEach(async () => {
       await other.guard.close();
-      (other as unknown as { client: Redis }).client.disconnect();
+      otherClient.disconnect();
     });
 
     it("a logout on one is seen at once by the other", async () => {
