@@ -62,7 +62,13 @@ export class SessionError extends Error {
   }
 }
 
-/** True for a `SessionError` (also across module copies: checks the shape). */
+/**
+ * True for a `SessionError`, also one made by another copy of the package
+ * (its ESM and CommonJS builds loaded side by side): checks the shape.
+ */
 export function isSessionError(err: unknown): err is SessionError {
-  return err instanceof SessionError;
+  if (err instanceof SessionError) return true;
+  if (!(err instanceof Error) || err.name !== "SessionError") return false;
+  const { code, status } = err as Partial<SessionError>;
+  return typeof code === "string" && Object.prototype.hasOwnProperty.call(ERROR_STATUS, code) && ERROR_STATUS[code] === status;
 }

@@ -8,7 +8,7 @@ import "./types.js";
 export { sessionGuard, type SessionGuardFactory } from "./session-guard.js";
 export { createSessionRouter, type AuthenticateResult, type RouteName, type SessionRouterOptions } from "./http/router.js";
 export type { Guard, SessionEventListener } from "./http/guard.js";
-export { SessionError, ERROR_STATUS, type SessionErrorCode } from "./errors.js";
+export { SessionError, ERROR_STATUS, isSessionError, type SessionErrorCode } from "./errors.js";
 export { MemoryStore, type MemoryStoreOptions } from "./stores/memory.js";
 export { RedisStore, type RedisStoreOptions } from "./stores/redis.js";
 export type { Store, SessionRecord, CreateInput, RotateInput, RotateResult } from "./stores/store.js";

@@ -166,14 +166,14 @@ export function resolveOptions(options: SessionGuardOptions): ResolvedConfig {
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new TypeError("session-guard: sessionGuard(options) takes an options object");
   }
-  rejectUnknown("", options, OPTION_NAMES as unknown as string[]);
+  rejectUnknown("", options, OPTION_NAMES);
 
-  const jwtOptions = plainObject("jwt", options.jwt ?? {}) as JwtOptions;
+  const jwtOptions = plainObject("jwt", orDefault(options.jwt, {})) as JwtOptions;
   rejectUnknown("jwt.", jwtOptions, JWT_OPTION_NAMES);
   if (options.secret !== undefined && jwtOptions.secret !== undefined) {
     throw new TypeError("session-guard: give the secret once: either `secret` or `jwt.secret`, not both");
   }
-  const algorithm = jwtOptions.algorithm ?? "HS256";
+  const algorithm = orDefault(jwtOptions.algorithm, "HS256" as JwtAlgorithm);
   if (typeof algorithm === "string" && algorithm.startsWith("HS") && options.secret === undefined && jwtOptions.secret === undefined) {
     throw new TypeError("session-guard: `secret` is required (a string or Buffer of at least 32 bytes), or give `jwt` with a key");
   }
@@ -186,15 +186,15 @@ export function resolveOptions(options: SessionGuardOptions): ResolvedConfig {
     !(Array.isArray(audience) && audience.length > 0 && audience.every((a) => typeof a === "string" && a !== ""))) {
     throw new TypeError("session-guard: `jwt.audience` must be a non-empty string or array of strings");
   }
-  const clockTolerance = jwtOptions.clockTolerance === 0 ? 0 : parseDuration("jwt.clockTolerance", jwtOptions.clockTolerance ?? "30s");
+  const clockTolerance = jwtOptions.clockTolerance === 0 ? 0 : parseDuration("jwt.clockTolerance", orDefault(jwtOptions.clockTolerance, "30s"));
 
-  const accessTokenTtl = parseDuration("accessTokenTtl", options.accessTokenTtl ?? "15m");
+  const accessTokenTtl = parseDuration("accessTokenTtl", orDefault(options.accessTokenTtl, "15m"));
   const standard = deadlines("", { idleTimeout: options.idleTimeout, absoluteLifetime: options.absoluteLifetime }, { idleTimeout: "1d", absoluteLifetime: "30d" });
-  const rememberOptions = plainObject("rememberMe", options.rememberMe ?? {}) as DeadlineOptions;
+  const rememberOptions = plainObject("rememberMe", orDefault(options.rememberMe, {})) as DeadlineOptions;
   rejectUnknown("rememberMe.", rememberOptions, DEADLINE_OPTION_NAMES);
   const remembered = deadlines("rememberMe.", rememberOptions, { idleTimeout: "30d", absoluteLifetime: "365d" });
 
-  const allowRememberMe = boolean("allowRememberMe", options.allowRememberMe ?? true);
+  const allowRememberMe = boolean("allowRememberMe", orDefault(options.allowRememberMe, true));
   const idles = [standard.idleTimeout, allowRememberMe ? remembered.idleTimeout : null].filter((v): v is number => v !== null);
   const shortestIdle = idles.length ? Math.min(...idles) : null;
   const touchInterval = options.touchInterval === undefined
@@ -209,12 +209,12 @@ export function resolveOptions(options: SessionGuardOptions): ResolvedConfig {
     throw new TypeError(`session-guard: \`maxSessionsPerUser\` must be an integer from 1 to 100000, or null for no cap (got ${describe(maxSessionsPerUser)})`);
   }
 
-  const transport = options.transport ?? "header";
+  const transport = orDefault(options.transport, "header");
   if (transport !== "header" && transport !== "cookie" && transport !== "both") {
     throw new TypeError(`session-guard: \`transport\` must be "header", "cookie" or "both" (got ${describe(transport)})`);
   }
 
-  const trustedOrigins = options.trustedOrigins ?? [];
+  const trustedOrigins = orDefault(options.trustedOrigins, []);
   if (!Array.isArray(trustedOrigins)) throw new TypeError("session-guard: `trustedOrigins` must be an array of origins like \"https://app.example\"");
   for (const origin of trustedOrigins) {
     let parsed: URL | undefined;
@@ -223,14 +223,14 @@ export function resolveOptions(options: SessionGuardOptions): ResolvedConfig {
       throw new TypeError(`session-guard: \`trustedOrigins\` entries must be origins like "https://app.example" with no path or trailing slash (got ${describe(origin)})`);
     }
   }
-  const csrfHeader = options.csrfHeader ?? "x-requested-with";
+  const csrfHeader = orDefault(options.csrfHeader, "x-requested-with");
   if (typeof csrfHeader !== "string" || !COOKIE_NAME.test(csrfHeader)) throw new TypeError("session-guard: `csrfHeader` must be an HTTP header name");
 
-  const requestProperty = options.requestProperty ?? "session";
+  const requestProperty = orDefault(options.requestProperty, "session");
   if (typeof requestProperty !== "string" || !/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(requestProperty) || requestProperty === "__proto__") {
     throw new TypeError("session-guard: `requestProperty` must be an identifier such as \"session\" or \"auth\"");
   }
-  const onStoreError = options.onStoreError ?? "deny";
+  const onStoreError = orDefault(options.onStoreError, "deny");
   if (onStoreError !== "deny" && onStoreError !== "allow") throw new TypeError("session-guard: `onStoreError` must be \"deny\" or \"allow\"");
   for (const name of ["getToken", "onError", "now"] as const) {
     if (options[name] !== undefined && typeof options[name] !== "function") throw new TypeError(`session-guard: \`${name}\` must be a function`);
@@ -255,7 +255,7 @@ export function resolveOptions(options: SessionGuardOptions): ResolvedConfig {
     remembered,
     allowRememberMe,
     touchInterval,
-    refreshReuseWindow: parseDuration("refreshReuseWindow", options.refreshReuseWindow ?? "10s"),
+    refreshReuseWindow: parseDuration("refreshReuseWindow", orDefault(options.refreshReuseWindow, "10s")),
     maxSessionsPerUser,
     transport,
     cookie: resolveCookies(options.cookie),
@@ -263,10 +263,10 @@ export function resolveOptions(options: SessionGuardOptions): ResolvedConfig {
     csrfHeader: csrfHeader.toLowerCase(),
     getToken: options.getToken,
     requestProperty,
-    storeTimeout: parseDuration("storeTimeout", options.storeTimeout ?? "1s"),
+    storeTimeout: parseDuration("storeTimeout", orDefault(options.storeTimeout, "1s")),
     onStoreError,
     onError: options.onError,
-    now: options.now ?? Date.now,
+    now: orDefault(options.now, Date.now),
   });
 }
 
@@ -280,16 +280,16 @@ function deadlines(prefix: string, given: DeadlineOptions, defaults: { idleTimeo
 }
 
 function resolveCookies(value: CookieOptions | undefined): ResolvedCookies {
-  const cookie = plainObject("cookie", value ?? {}) as CookieOptions;
+  const cookie = plainObject("cookie", orDefault(value, {})) as CookieOptions;
   rejectUnknown("cookie.", cookie, COOKIE_OPTION_NAMES);
-  const secure = boolean("cookie.secure", cookie.secure ?? true);
-  const sameSite = cookie.sameSite ?? "strict";
+  const secure = boolean("cookie.secure", orDefault(cookie.secure, true));
+  const sameSite = orDefault(cookie.sameSite, "strict");
   if (sameSite !== "strict" && sameSite !== "lax" && sameSite !== "none") throw new TypeError("session-guard: `cookie.sameSite` must be \"strict\", \"lax\" or \"none\"");
   if (sameSite === "none" && !secure) throw new TypeError("session-guard: `cookie.sameSite: \"none\"` needs `cookie.secure: true` (browsers refuse it otherwise)");
   if (cookie.domain !== undefined && (typeof cookie.domain !== "string" || !/^[A-Za-z0-9.-]+$/.test(cookie.domain))) {
     throw new TypeError("session-guard: `cookie.domain` must be a domain name");
   }
-  const names = { accessName: cookie.accessName ?? "sg-access", refreshName: cookie.refreshName ?? "sg-refresh" };
+  const names = { accessName: orDefault(cookie.accessName, "sg-access"), refreshName: orDefault(cookie.refreshName, "sg-refresh") };
   for (const [name, v] of Object.entries(names)) {
     if (typeof v !== "string" || !COOKIE_NAME.test(v) || v.startsWith("__")) {
       throw new TypeError(`session-guard: \`cookie.${name}\` must be a cookie name without a "__" prefix (the prefix is added for you)`);
@@ -307,12 +307,43 @@ function resolveCookies(value: CookieOptions | undefined): ResolvedCookies {
   });
 }
 
-function rejectUnknown(prefix: string, given: object, known: string[]): void {
+function rejectUnknown(prefix: string, given: object, known: readonly string[]): void {
   for (const key of Object.keys(given)) {
     if (known.includes(key)) continue;
-    const close = known.find((k) => k.toLowerCase() === key.toLowerCase() || k.startsWith(key) || key.startsWith(k));
+    const close = closestName(key, known);
     throw new TypeError(`session-guard: unknown option \`${prefix}${key}\`${close ? ` (did you mean \`${prefix}${close}\`?)` : ""}`);
   }
+}
+
+/** The known name within a small edit distance of a misspelt one, if any. */
+export function closestName(given: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(given.length / 4)) + 1;
+  for (const name of known) {
+    const distance = editDistance(given.toLowerCase(), name.toLowerCase());
+    if (distance < bestDistance) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** `value`, or `fallback` when the option was left out (`null` is kept, so it can be rejected). */
+function orDefault<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
 }
 
 function plainObject(name: string, value: unknown): object {

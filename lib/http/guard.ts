@@ -39,11 +39,16 @@ export interface GuardInternals {
   verifyRequest(req: Request): AccessClaims | undefined;
 }
 
-const internals = new WeakMap<object, GuardInternals>();
+/**
+ * Where a guard keeps its internals: a registered symbol, so that a guard
+ * made by one copy of the package (say its ESM build) is still known to the
+ * router of another (its CommonJS build).
+ */
+const INTERNALS = Symbol.for("session-guard.internals");
 
 /** The internals of a guard made by `sessionGuard()`, or `undefined`. */
 export function guardInternals(guard: unknown): GuardInternals | undefined {
-  return typeof guard === "function" ? internals.get(guard) : undefined;
+  return typeof guard === "function" ? (guard as unknown as { [INTERNALS]?: GuardInternals })[INTERNALS] : undefined;
 }
 
 /** Builds the guard middleware around a resolved config and manager. */
@@ -101,6 +106,7 @@ export function createGuard(config: ResolvedConfig, manager: SessionManager, eve
     off: { value: (event: string, listener: (payload: unknown) => void) => { events.off(event, listener); return guard; }, enumerable: true },
     close: { value: async () => { events.removeAllListeners(); await config.store.close(); }, enumerable: true },
   });
-  internals.set(guard, { config, manager, verifyRequest });
+  const inner: GuardInternals = { config, manager, verifyRequest };
+  Object.defineProperty(guard, INTERNALS, { value: inner });
   return guard;
 }

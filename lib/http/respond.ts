@@ -8,7 +8,7 @@
  * @module
  */
 import type { NextFunction, Request, Response } from "express";
-import { SessionError } from "../errors.js";
+import { isSessionError, type SessionError } from "../errors.js";
 import type { ResolvedConfig } from "../options.js";
 
 const REALM = 'Bearer realm="session-guard"';
@@ -36,6 +36,6 @@ export function sendError(config: ResolvedConfig, err: SessionError, req: Reques
 
 /** Routes a failure: a `SessionError` is answered, anything else goes to Express's error handling. */
 export function fail(config: ResolvedConfig, err: unknown, req: Request, res: Response, next: NextFunction): void {
-  if (err instanceof SessionError) sendError(config, err, req, res, next);
+  if (isSessionError(err)) sendError(config, err, req, res, next);
   else next(err);
 }

@@ -7,7 +7,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { SessionError } from "../errors.js";
 import type { AccessClaims } from "../tokens/access.js";
-import { toJson, type SessionHandle, type SessionManager, type TokenSet } from "../sessions.js";
+import { MAX_USER_ID_BYTES, toJson, type SessionHandle, type SessionManager, type TokenSet } from "../sessions.js";
 import { readJsonBody } from "./body.js";
 import { guardInternals, type Guard, type GuardInternals } from "./guard.js";
 import { fail } from "./respond.js";
@@ -148,7 +148,12 @@ function routeHandlers(inner: GuardInternals, authenticate: SessionRouterOptions
       if (typeof result !== "object" || (typeof result.userId !== "string" && typeof result.userId !== "number")) {
         throw new TypeError("session-guard: `authenticate` must return { userId, claims?, data? } or null");
       }
-      const tokens = await manager.create(String(result.userId), {
+      const userId = String(result.userId);
+      // An id built from user input (an e-mail, say) must not turn a long input into a 500.
+      if (userId === "" || Buffer.byteLength(userId, "utf8") > MAX_USER_ID_BYTES) {
+        throw new SessionError("invalid_request", `The user id must be 1 to ${MAX_USER_ID_BYTES} bytes.`);
+      }
+      const tokens = await manager.create(userId, {
         rememberMe,
         claims: result.claims,
         data: result.data,
