@@ -42,6 +42,12 @@ export interface StoreFactory {
   name: string;
   /** True when `open()` gives a {@link RedisInspector}. */
   redis: boolean;
+  /**
+   * Redis rows: false when the store's commands spread over several servers
+   * (a Cluster), so the tests that watch one server (MONITOR, INFO
+   * commandstats at the inspector's `url`) do not apply. Default true.
+   */
+  singleServer?: boolean;
   open(): Promise<OpenStore>;
 }
 
@@ -390,7 +396,7 @@ export function describeStoreContract(factory: StoreFactory): void {
         const { record } = await create("alice", { idleTimeout: HOUR });
         await store.check("alice", record.id, clock.now(), MINUTE); // loads the script
         clock.advance(30 * SECOND);
-        if (open.redis) {
+        if (open.redis && factory.singleServer !== false) {
           const { client, url } = open.redis;
           const writesBefore = await commandCount(client, WRITE_COMMANDS);
           const { result, roundTrips } = await recordCommands(url, () => store.check("alice", record.id, clock.now(), MINUTE));
@@ -400,6 +406,7 @@ export function describeStoreContract(factory: StoreFactory): void {
           await expectSessionTtl(record, record.lastUsedAt); // not re-set relative to the later now
         } else {
           expect(fields(await store.check("alice", record.id, clock.now(), MINUTE))).to.deep.equal(record);
+          await expectSessionTtl(record, record.lastUsedAt);
         }
         expect(fields(await store.get("alice", record.id, clock.now()))).to.deep.equal(record);
       });
@@ -1001,7 +1008,7 @@ export function describeStoreContract(factory: StoreFactory): void {
           expect(await client.type(iKey("carol"))).to.equal("zset");
         });
 
-        it("a check costs one round trip when a touch is due too", async () => {
+        if (factory.singleServer !== false) it("a check costs one round trip when a touch is due too", async () => {
           const { record } = await create("alice", { idleTimeout: HOUR });
           await store.check("alice", record.id, clock.now(), MINUTE); // loads the script
           clock.advance(10 * MINUTE);
