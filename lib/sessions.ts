@@ -86,31 +86,41 @@ export class SessionHandle {
   readonly userId: string;
   /** The verified JWT payload, custom claims included. */
   readonly claims: AccessClaims;
-  readonly createdAt: Date;
-  readonly lastUsedAt: Date;
-  /** The nearest deadline, or `null` for a forever session. */
-  readonly expiresAt: Date | null;
   readonly rememberMe: boolean;
   readonly #manager: SessionManager;
-  readonly #dataText: string;
+  // The record is kept as it came from the store: `Date`s and `data` are
+  // built only when read, so the guard allocates nothing a route does not use.
+  readonly #record: SessionRecord;
 
   /** @internal */
   constructor(manager: SessionManager, claims: AccessClaims, record: SessionRecord) {
     this.#manager = manager;
+    this.#record = record;
     this.id = claims.sid;
     this.userId = claims.sub;
     this.claims = claims;
-    this.createdAt = new Date(record.createdAt);
-    this.lastUsedAt = new Date(record.lastUsedAt);
-    const deadline = deadlineOf(record);
-    this.expiresAt = deadline === null ? null : new Date(deadline);
     this.rememberMe = record.rememberMe;
-    this.#dataText = record.data;
   }
 
-  /** The app data stored at login (parsed on first read). */
+  /** When the session was created. */
+  get createdAt(): Date {
+    return new Date(this.#record.createdAt);
+  }
+
+  /** When the session was last used (written at most once per `touchInterval`). */
+  get lastUsedAt(): Date {
+    return new Date(this.#record.lastUsedAt);
+  }
+
+  /** The nearest deadline, or `null` for a forever session. */
+  get expiresAt(): Date | null {
+    const deadline = deadlineOf(this.#record);
+    return deadline === null ? null : new Date(deadline);
+  }
+
+  /** The app data stored at login. */
   get data(): unknown {
-    return this.#dataText === "" ? undefined : JSON.parse(this.#dataText);
+    return this.#record.data === "" ? undefined : JSON.parse(this.#record.data);
   }
 
   /** Logs this session out; resolves when the store has removed it. */
@@ -236,12 +246,13 @@ export class SessionManager {
   }
 
   /** @internal The guard's one store round trip, for claims already verified. */
-  async check(claims: AccessClaims): Promise<SessionHandle> {
-    if (!SESSION_ID.test(claims.sid)) throw new SessionError("session_inactive");
+  check(claims: AccessClaims): Promise<SessionHandle> {
+    if (!SESSION_ID.test(claims.sid)) return Promise.reject(new SessionError("session_inactive"));
     const config = this.#config;
-    const record = await this.#callStore("check", () => config.store.check(claims.sub, claims.sid, config.now(), config.touchInterval), claims);
-    if (record === null) throw new SessionError("session_inactive");
-    return new SessionHandle(this, claims, record);
+    return this.#callStore("check", () => config.store.check(claims.sub, claims.sid, config.now(), config.touchInterval), claims).then((record) => {
+      if (record === null) throw new SessionError("session_inactive");
+      return new SessionHandle(this, claims, record);
+    });
   }
 
   /** @internal A handle for a verified JWT when the store is down and `onStoreError: "allow"`. */
@@ -343,23 +354,41 @@ export class SessionManager {
     };
   }
 
-  /** The one wrapper of every store call: timeout, error mapping, `store_error` event. */
-  async #callStore<T>(operation: string, call: () => Promise<T>, about?: { sub?: string; sid?: string }): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        call(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`store ${operation} timed out after ${this.#config.storeTimeout} ms`)), this.#config.storeTimeout);
-        }),
-      ]);
-    } catch (err) {
-      if (err instanceof SessionError) throw err;
+  /**
+   * The one wrapper of every store call: bounds it by `storeTimeout`, and
+   * turns any failure into `store_unavailable` with a `store_error` event.
+   */
+  #callStore<T>(operation: string, call: () => Promise<T>, about?: { sub?: string; sid?: string }): Promise<T> {
+    const failure = (err: unknown): SessionError => {
+      if (err instanceof SessionError) return err;
       this.emit("store_error", { error: err as Error, operation, sessionId: about?.sid, userId: about?.sub });
-      throw new SessionError("store_unavailable", undefined, { cause: err });
-    } finally {
-      clearTimeout(timer);
+      return new SessionError("store_unavailable", undefined, { cause: err });
+    };
+    let pending: Promise<T>;
+    try {
+      pending = call();
+    } catch (err) {
+      return Promise.reject(failure(err));
     }
+    const timeout = this.#config.storeTimeout;
+    return new Promise<T>((resolve, reject) => {
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        reject(failure(new Error(`store ${operation} timed out after ${timeout} ms`)));
+      }, timeout);
+      pending.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          // A call that already timed out was reported then; its late failure is not news.
+          if (!timedOut) reject(failure(err));
+        },
+      );
+    });
   }
 }
 

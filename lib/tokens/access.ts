@@ -69,6 +69,8 @@ export function signAccessToken(
 }
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** RFC 9068 media types of an access token's `typ`, compared in lower case. */
+const ACCESS_TOKEN_TYPES = new Set(["at+jwt", "application/at+jwt"]);
 
 /**
  * Verifies an access token at `now`. Throws `SessionError` `token_expired`
@@ -77,7 +79,9 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
  */
 export function verifyAccessToken(config: AccessTokenConfig, token: string, now: number): AccessClaims {
   if (token.length > MAX_ACCESS_TOKEN_LENGTH || !TOKEN_SHAPE.test(token)) throw invalid("malformed");
-  const pinned = pickKey(config.keys, token);
+  // Without configured kids every token is verified with the one key, and a
+  // token naming a kid is refused after verification: no extra header parse.
+  const pinned = config.keys.byKid.size === 0 ? config.keys.defaultKey : pickKey(config.keys, token);
   let decoded: jwt.Jwt;
   try {
     decoded = jwt.verify(token, pinned.key, {
@@ -92,8 +96,10 @@ export function verifyAccessToken(config: AccessTokenConfig, token: string, now:
     if (err instanceof jwt.TokenExpiredError) throw new SessionError("token_expired", undefined, { cause: err });
     throw invalid("rejected", err);
   }
-  const typ = decoded.header.typ;
-  if (typeof typ !== "string" || (typ.toLowerCase() !== "at+jwt" && typ.toLowerCase() !== "application/at+jwt")) throw invalid("typ");
+  const header = decoded.header;
+  if (header.kid !== undefined && config.keys.byKid.size === 0) throw invalid("unknown kid");
+  const typ = header.typ;
+  if (typeof typ !== "string" || !ACCESS_TOKEN_TYPES.has(typ.toLowerCase())) throw invalid("typ");
   const claims = decoded.payload as Record<string, unknown>;
   if (typeof claims !== "object" || claims === null) throw invalid("payload");
   const { sub, sid, iat, exp } = claims;
