@@ -4,7 +4,8 @@
  * injective and uses only `[A-Za-z0-9_-]`, so no user id (with `{`, `}`,
  * `:`, spaces, unicode, or 1 KB long) can break out of its key.
  *
- * - `<prefix>{<uid>}:s:<sid>` — hash: one session record and its refresh state
+ * - `<prefix>{<uid>}:s:<sid>` — string: one session record and its refresh state,
+ *   packed (format version 1, see `redis.ts` and the scripts' headers)
  * - `<prefix>{<uid>}:i`       — sorted set: the user's session ids, scored by last use
  *
  * @module

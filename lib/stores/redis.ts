@@ -69,8 +69,8 @@ const REVOKE_ALL = prepare(scripts.revokeAll);
 /**
  * Characters of a base64url SHA-256 refresh digest kept in Redis: the first
  * 22 (132 bits). Matching a 132-bit prefix of SHA-256 without the token is
- * as infeasible as matching all of it, and it keeps a session hash near 280
- * bytes instead of 340 after its first rotation.
+ * as infeasible as matching all of it, and it saves 42 bytes per record
+ * after its first rotation (two digests of 22 characters instead of 43).
  */
 const DIGEST_CHARS = 22;
 
@@ -80,11 +80,20 @@ const DEFAULT_COMMAND_TIMEOUT = 1000;
 /** Either client type, reduced to what the store calls. */
 type Client = Redis | Cluster;
 
+/** The script commands of either client; the `…Buffer` variants (untyped in ioredis) answer bulk strings as Buffers. */
+interface ScriptClient {
+  evalsha(...args: (string | number)[]): Promise<unknown>;
+  eval(...args: (string | number)[]): Promise<unknown>;
+  evalshaBuffer(...args: (string | number)[]): Promise<unknown>;
+  evalBuffer(...args: (string | number)[]): Promise<unknown>;
+}
+
 /**
  * A {@link Store} in Redis (standalone or Cluster, through ioredis). Each
  * operation is a single atomic Lua script and a single round trip; every key
  * carries a TTL at its session's deadline (none only where a forever session
- * lives). Keys: `<prefix>{<base64url user id>}:s:<sid>` (a hash per session)
+ * lives). Keys: `<prefix>{<base64url user id>}:s:<sid>` (one packed string
+ * per session, see {@link FORMAT})
  * and `<prefix>{<base64url user id>}:i` (the user's index, a sorted set).
  *
  * Store errors (connection refused, timeouts, script errors) reject the
@@ -190,24 +199,30 @@ export class RedisStore implements Store {
     return client;
   }
 
-  /** Runs one script: EVALSHA, then EVAL once when Redis does not know it. */
-  #run(script: Script, args: (string | number)[]): Promise<unknown> {
+  /**
+   * Runs one script: EVALSHA, then EVAL once when Redis does not know it.
+   * With `raw`, bulk strings in the reply arrive as Buffers (records are
+   * parsed by byte offsets, see {@link unpack}); otherwise as strings.
+   */
+  #run(script: Script, args: (string | number)[], raw = false): Promise<unknown> {
     const client = this.#client;
     if (client === undefined || (this.#owned && client.status !== "ready")) {
       if (this.#pending === undefined) return Promise.reject(new Error("RedisStore is closed"));
-      return this.#await().then((c) => this.#send(c, script, args));
+      return this.#await().then((c) => this.#send(c, script, args, raw));
     }
-    return this.#send(client, script, args);
+    return this.#send(client, script, args, raw);
   }
 
-  #send(client: Client, script: Script, args: (string | number)[]): Promise<unknown> {
+  #send(client: Client, script: Script, args: (string | number)[], raw: boolean): Promise<unknown> {
     if (this.#policyCheckDue) {
       this.#policyCheckDue = false;
       checkEvictionPolicy(client);
     }
-    return client.evalsha(script.sha, script.numberOfKeys, ...args).catch((err: unknown) => {
+    const c = client as unknown as ScriptClient;
+    const evalsha = raw ? c.evalshaBuffer : c.evalsha;
+    return evalsha.call(c, script.sha, script.numberOfKeys, ...args).catch((err: unknown) => {
       if (err instanceof Error && err.message.startsWith("NOSCRIPT")) {
-        return client.eval(script.source, script.numberOfKeys, ...args);
+        return (raw ? c.evalBuffer : c.eval).call(c, script.source, script.numberOfKeys, ...args);
       }
       throw err;
     });
@@ -223,24 +238,15 @@ export class RedisStore implements Store {
       input.now,
       r.id,
       input.maxSessions ?? "",
-      r.createdAt,
-      r.lastUsedAt,
-      r.idleTimeout ?? "",
-      r.absoluteLifetime ?? "",
-      r.rememberMe ? "1" : "0",
-      r.claims,
-      r.data,
-      r.ip,
-      r.userAgent,
-      input.refreshHash.slice(0, DIGEST_CHARS),
+      pack(r, input.refreshHash.slice(0, DIGEST_CHARS)),
     ]);
     return reply as string[];
   }
 
   async check(userId: string, sessionId: string, now: number, touchInterval: number): Promise<SessionRecord | null> {
     const base = userKeyBase(this.#prefix, userId);
-    const reply = (await this.#run(CHECK, [sessionKey(base, sessionId), indexKey(base), now, touchInterval, sessionId])) as string[] | null;
-    return reply === null ? null : toRecord(reply, 0, sessionId, userId);
+    const reply = (await this.#run(CHECK, [sessionKey(base, sessionId), indexKey(base), now, touchInterval, sessionId], true)) as Buffer | null;
+    return reply === null ? null : unpack(reply, sessionId, userId);
   }
 
   async rotate(input: RotateInput): Promise<RotateResult> {
@@ -256,14 +262,14 @@ export class RedisStore implements Store {
       input.reuseWindow,
       input.ip,
       input.userAgent,
-    ])) as number | [number, ...string[]];
+    ], true)) as number | [number, Buffer | number];
     return toRotateResult(reply, input.sessionId, input.userId);
   }
 
   async revokeIfCurrent(userId: string, sessionId: string, generation: number, currentHash: string, now: number): Promise<SessionRecord | null> {
     const base = userKeyBase(this.#prefix, userId);
-    const reply = (await this.#run(REVOKE_IF_CURRENT, [sessionKey(base, sessionId), indexKey(base), now, sessionId, generation, currentHash.slice(0, DIGEST_CHARS)])) as string[] | null;
-    return reply === null ? null : toRecord(reply, 0, sessionId, userId);
+    const reply = (await this.#run(REVOKE_IF_CURRENT, [sessionKey(base, sessionId), indexKey(base), now, sessionId, generation, currentHash.slice(0, DIGEST_CHARS)], true)) as Buffer | null;
+    return reply === null ? null : unpack(reply, sessionId, userId);
   }
 
   async revokeByRefresh(userId: string, sessionId: string, generation: number, presentedHash: string, now: number): Promise<boolean> {
@@ -273,15 +279,15 @@ export class RedisStore implements Store {
 
   async get(userId: string, sessionId: string, now: number): Promise<SessionRecord | null> {
     const base = userKeyBase(this.#prefix, userId);
-    const reply = (await this.#run(GET, [sessionKey(base, sessionId), indexKey(base), now, sessionId])) as string[] | null;
-    return reply === null ? null : toRecord(reply, 0, sessionId, userId);
+    const reply = (await this.#run(GET, [sessionKey(base, sessionId), indexKey(base), now, sessionId], true)) as Buffer | null;
+    return reply === null ? null : unpack(reply, sessionId, userId);
   }
 
   async list(userId: string, now: number): Promise<SessionRecord[]> {
     const base = userKeyBase(this.#prefix, userId);
-    const reply = (await this.#run(LIST, [indexKey(base), sessionKey(base, ""), now])) as string[];
+    const reply = (await this.#run(LIST, [indexKey(base), sessionKey(base, ""), now], true)) as Buffer[];
     const records: SessionRecord[] = [];
-    for (let i = 0; i + 10 <= reply.length; i += 10) records.push(toRecord(reply, i + 1, reply[i], userId));
+    for (let i = 0; i + 2 <= reply.length; i += 2) records.push(unpack(reply[i + 1], reply[i].toString("utf8"), userId));
     return records;
   }
 
@@ -319,39 +325,100 @@ export class RedisStore implements Store {
   }
 }
 
-/** Parses the nine record fields `ca lu it al rm cl da ip ua` starting at `o`. */
-function toRecord(r: string[], o: number, id: string, userId: string): SessionRecord {
-  const it = r[o + 2];
-  const al = r[o + 3];
+/**
+ * The record format, version 1: one Redis string per session,
+ *
+ * ```text
+ * 1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<claims><data><ip><userAgent>
+ * ```
+ *
+ * - `1`: the format version;
+ * - `lu`, `ca`: lastUsedAt, createdAt (epoch ms); `it`, `al`: idleTimeout,
+ *   absoluteLifetime (ms, empty for `null`); `rm`: rememberMe, `1` or `0`;
+ * - `g`: the refresh generation; `rt`: when the record was last rotated
+ *   (epoch ms, empty: never); `rc`, `rp`: the current and the previous
+ *   refresh digest ({@link DIGEST_CHARS} base64url characters; `rp` empty
+ *   at generation 0);
+ * - `ncl nda nip nua`: the lengths **in UTF-8 bytes** of the four text
+ *   fields, which follow the head's 14th `|` back to back, unescaped.
+ *
+ * The head holds only digits, base64url and `|`, and the text is located by
+ * its byte lengths alone, so no content of the text fields (`|`, newlines,
+ * any unicode) can be mistaken for structure. Lua reads only the head it
+ * needs with one `string.match`; `lu` comes first so that a touch rewrites
+ * it without parsing further. Written here on create (`pack`) and by
+ * `rotate-2.lua`; read whole only here (`unpack`).
+ */
+const FORMAT = "1";
+/** `|` fields before the text: the version and 13 head fields. */
+const HEAD_FIELDS = 14;
+const BAR = 0x7c;
+
+/** Packs a new record at refresh generation 0 (see {@link FORMAT}). */
+function pack(r: SessionRecord, digest: string): string {
+  return [
+    FORMAT,
+    r.lastUsedAt,
+    r.createdAt,
+    r.idleTimeout ?? "",
+    r.absoluteLifetime ?? "",
+    r.rememberMe ? "1" : "0",
+    0,
+    "",
+    digest,
+    "",
+    Buffer.byteLength(r.claims, "utf8"),
+    Buffer.byteLength(r.data, "utf8"),
+    Buffer.byteLength(r.ip, "utf8"),
+    Buffer.byteLength(r.userAgent, "utf8"),
+    r.claims + r.data + r.ip + r.userAgent,
+  ].join("|");
+}
+
+/** Parses a packed record (see {@link FORMAT}), as Redis returned it, into a {@link SessionRecord}. */
+function unpack(value: Buffer, id: string, userId: string): SessionRecord {
+  const head: string[] = [];
+  let at = 0;
+  for (let i = 0; i < HEAD_FIELDS; i++) {
+    const bar = value.indexOf(BAR, at);
+    if (bar === -1) break;
+    head.push(value.toString("latin1", at, bar));
+    at = bar + 1;
+  }
+  const lengths = head.slice(10).map((n) => (n === "" ? NaN : Number(n)));
+  const end = at + lengths.reduce((sum, n) => sum + n, 0);
+  if (head.length !== HEAD_FIELDS || head[0] !== FORMAT || !lengths.every((n) => Number.isInteger(n) && n >= 0) || end !== value.length) {
+    throw new Error("RedisStore: a session record in Redis is not in a format this version reads");
+  }
+  const text = (n: number): string => value.toString("utf8", at, (at += lengths[n]));
   return {
     id,
     userId,
-    createdAt: Number(r[o]),
-    lastUsedAt: Number(r[o + 1]),
-    idleTimeout: it === "" ? null : Number(it),
-    absoluteLifetime: al === "" ? null : Number(al),
-    rememberMe: r[o + 4] === "1",
-    claims: r[o + 5],
-    data: r[o + 6],
-    ip: r[o + 7],
-    userAgent: r[o + 8],
+    createdAt: Number(head[2]),
+    lastUsedAt: Number(head[1]),
+    idleTimeout: head[3] === "" ? null : Number(head[3]),
+    absoluteLifetime: head[4] === "" ? null : Number(head[4]),
+    rememberMe: head[5] === "1",
+    claims: text(0),
+    data: text(1),
+    ip: text(2),
+    userAgent: text(3),
   };
 }
 
 /** Maps rotate-2.lua's status codes (see its header) to a {@link RotateResult}. */
-function toRotateResult(reply: number | [number, ...string[]], id: string, userId: string): RotateResult {
+function toRotateResult(reply: number | [number, Buffer | number], id: string, userId: string): RotateResult {
   if (typeof reply === "number") return { status: "invalid" };
-  const code = reply[0];
-  const fields = reply as unknown as string[];
+  const [code, value] = reply;
   switch (code) {
     case 1:
-      return { status: "rotated", record: toRecord(fields, 1, id, userId) };
+      return { status: "rotated", record: unpack(value as Buffer, id, userId) };
     case 2:
-      return { status: "repeated", record: toRecord(fields, 1, id, userId) };
+      return { status: "repeated", record: unpack(value as Buffer, id, userId) };
     case 3:
-      return { status: "reused", record: toRecord(fields, 1, id, userId) };
+      return { status: "reused", record: unpack(value as Buffer, id, userId) };
     case 4:
-      return { status: "stale", currentGeneration: Number(reply[1]) };
+      return { status: "stale", currentGeneration: Number(value) };
     default:
       throw new Error(`RedisStore: unexpected rotate reply code ${String(code)}`);
   }

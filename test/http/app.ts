@@ -221,7 +221,7 @@ export async function redisFixture(): Promise<RedisFixture> {
       const out: Record<string, unknown> = {};
       for (const key of await keys()) {
         const type = await client.type(key);
-        const value = type === "hash" ? await client.hgetall(key) : type === "zset" ? await client.zrange(key, 0, -1, "WITHSCORES") : type;
+        const value = type === "string" ? await client.get(key) : type === "zset" ? await client.zrange(key, 0, -1, "WITHSCORES") : type;
         out[key] = { type, value, ttl: (await client.pttl(key)) > 0 };
       }
       return out;

@@ -48,6 +48,37 @@ function expectPttl(actual: number, expected: number): void {
   expect(actual).to.be.above(expected - MARGIN);
 }
 
+/** A typical browser user agent (110 characters). */
+const BROWSER_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+
+/** Text with `|`, newlines, digits and multi-byte UTF-8 (2, 3 and 4 bytes), to break any delimiter-based parsing. */
+function tricky(label: string): string {
+  return `${label}|1|2|\n\r|ü€😀|${"|".repeat(3)}12|`;
+}
+
+/** The fields of a packed record (format 1, see lib/stores/redis.ts), decoded independently of the store. */
+interface Packed {
+  lu: string; ca: string; it: string; al: string; rm: string; g: string; rt: string; rc: string; rp: string;
+  cl: string; da: string; ip: string; ua: string;
+}
+
+async function readPacked(redis: Redis, key: string): Promise<Packed> {
+  const value = await redis.getBuffer(key);
+  expect(value, `record at ${key}`).to.be.instanceOf(Buffer);
+  const head = value!.toString("latin1").split("|", 14);
+  expect(head[0], "format version").to.equal("1");
+  let at = head.join("|").length + 1;
+  const text = head.slice(10).map((n) => {
+    expect(n, "a byte length").to.match(/^\d+$/);
+    const out = value!.subarray(at, at + Number(n)).toString("utf8");
+    at += Number(n);
+    return out;
+  });
+  expect(at, "the lengths cover the value exactly").to.equal(value!.length);
+  const [, lu, ca, it, al, rm, g, rt, rc, rp] = head;
+  return { lu, ca, it, al, rm, g, rt, rc, rp, cl: text[0], da: text[1], ip: text[2], ua: text[3] };
+}
+
 /** Collects SessionGuardWarning codes emitted while a test runs. */
 function collectWarnings(): { codes: string[]; stop: () => void } {
   const codes: string[] = [];
@@ -101,20 +132,116 @@ describe("RedisStore (Redis only)", () => {
       clock.advance(30 * SECOND);
       const quiet = await recordCommands(node.url, () => store.check(USER, "s1", clock.now(), MINUTE));
       expect(quiet.roundTrips.map((c) => c.name)).to.deep.equal(["evalsha"]);
-      expect(quiet.commands.map((c) => c.name)).to.deep.equal(["evalsha", "hmget"]);
+      expect(quiet.commands.map((c) => c.name)).to.deep.equal(["evalsha", "get"]);
       clock.advance(30 * SECOND);
+      const before = await readPacked(redis, sessionKey(BASE, "s1"));
       const touch = await recordCommands(node.url, () => store.check(USER, "s1", clock.now(), MINUTE));
       expect(touch.roundTrips.map((c) => c.name)).to.deep.equal(["evalsha"]);
-      expect(touch.commands.map((c) => c.name)).to.include.members(["hset", "zadd", "pexpire"]);
+      // One GET, one SET of the whole record with its new TTL, then the index.
+      expect(touch.commands.map((c) => c.name)).to.deep.equal(["evalsha", "get", "set", "pttl", "zadd", "pexpire"]);
+      const set = touch.commands.find((c) => c.name === "set")!;
+      expect(set.args.slice(2)).to.deep.equal(["PX", String(DAY)]);
       expect(touch.result!.lastUsedAt).to.equal(clock.now());
+      expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.deep.equal({ ...before, lu: String(clock.now()) });
     });
 
     it("never stores a refresh digest the caller could present whole, nor the user id", async () => {
       const clock = fakeClock();
       await store.create({ record: record("s1", clock.now()), refreshHash: digest("secret"), maxSessions: null, now: clock.now() });
-      const fields = await redis.hgetall(sessionKey(BASE, "s1"));
-      expect(Object.values(fields)).not.to.include(digest("secret"));
-      expect(Object.values(fields)).not.to.include(USER);
+      const value = (await redis.get(sessionKey(BASE, "s1")))!;
+      expect(value).not.to.include(digest("secret"));
+      expect(value).not.to.include(USER);
+      expect((await readPacked(redis, sessionKey(BASE, "s1"))).rc).to.equal(digest("secret").slice(0, 22));
+    });
+  });
+
+  describe("the record format", () => {
+    it("packs one string: the numeric head, the digests, then the text fields by byte length", async () => {
+      const clock = fakeClock();
+      const start = clock.now();
+      await store.create({ record: record("s1", start), refreshHash: digest("a"), maxSessions: null, now: start });
+      expect(await redis.type(sessionKey(BASE, "s1"))).to.equal("string");
+      expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.deep.equal({
+        lu: String(start), ca: String(start), it: String(DAY), al: String(30 * DAY), rm: "0",
+        g: "0", rt: "", rc: digest("a").slice(0, 22), rp: "",
+        cl: '{"role":"admin"}', da: "", ip: "203.0.113.9", ua: "Mozilla/5.0",
+      });
+      const value = (await redis.get(sessionKey(BASE, "s1")))!;
+      expect(value).to.equal(`1|${start}|${start}|${DAY}|${30 * DAY}|0|0||${digest("a").slice(0, 22)}||16|0|11|11|{"role":"admin"}203.0.113.9Mozilla/5.0`);
+
+      clock.advance(MINUTE);
+      const rotated = await store.rotate({
+        userId: USER, sessionId: "s1", generation: 0, presentedHash: digest("a"), successorHash: digest("b"),
+        now: clock.now(), reuseWindow: 10 * SECOND, ip: "198.51.100.1", userAgent: "",
+      });
+      expect(rotated.status).to.equal("rotated");
+      expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.deep.equal({
+        lu: String(clock.now()), ca: String(start), it: String(DAY), al: String(30 * DAY), rm: "0",
+        g: "1", rt: String(clock.now()), rc: digest("b").slice(0, 22), rp: digest("a").slice(0, 22),
+        cl: '{"role":"admin"}', da: "", ip: "198.51.100.1", ua: "",
+      });
+    });
+
+    it("keeps text fields with |, newlines and multi-byte unicode intact through every operation", async () => {
+      const clock = fakeClock();
+      const texts = { claims: `{"n":"${tricky("cl")}"}`, data: tricky("da"), ip: tricky("ip"), userAgent: tricky("ua") };
+      const forever = record("f|1", clock.now(), { ...texts, idleTimeout: null, absoluteLifetime: null, rememberMe: true });
+      const sliding = record("s1", clock.now(), texts);
+      await store.create({ record: forever, refreshHash: digest("f"), maxSessions: null, now: clock.now() });
+      await store.create({ record: sliding, refreshHash: digest("a"), maxSessions: null, now: clock.now() });
+      const packed = await readPacked(redis, sessionKey(BASE, "s1"));
+      expect(packed).to.include({ cl: texts.claims, da: texts.data, ip: texts.ip, ua: texts.userAgent });
+      expect(await store.get(USER, "s1", clock.now())).to.deep.equal(sliding);
+      expect(await store.get(USER, "f|1", clock.now())).to.deep.equal(forever);
+
+      clock.advance(2 * MINUTE);
+      expect(await store.check(USER, "s1", clock.now(), MINUTE)).to.deep.equal({ ...sliding, lastUsedAt: clock.now() });
+      expect(await store.check(USER, "f|1", clock.now(), MINUTE)).to.deep.equal({ ...forever, lastUsedAt: clock.now() });
+      expect(await redis.pttl(sessionKey(BASE, "f|1"))).to.equal(-1);
+      const listed = await store.list(USER, clock.now());
+      expect(listed.map((r) => r.id).sort()).to.deep.equal(["f|1", "s1"]);
+      for (const r of listed) expect(r).to.include(texts);
+
+      const newIp = tricky("ip2") + "\u0000";
+      const newUa = "ua😀|" + "ж".repeat(200);
+      const rotated = await store.rotate({
+        userId: USER, sessionId: "s1", generation: 0, presentedHash: digest("a"), successorHash: digest("b"),
+        now: clock.now(), reuseWindow: 10 * SECOND, ip: newIp, userAgent: newUa,
+      });
+      const expected = { ...sliding, lastUsedAt: clock.now(), ip: newIp, userAgent: newUa };
+      expect(rotated).to.deep.equal({ status: "rotated", record: expected });
+      expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.include({ cl: texts.claims, da: texts.data, ip: newIp, ua: newUa });
+      expect(await store.rotate({
+        userId: USER, sessionId: "s1", generation: 0, presentedHash: digest("a"), successorHash: digest("b"),
+        now: clock.now(), reuseWindow: 10 * SECOND, ip: "", userAgent: "",
+      })).to.deep.equal({ status: "repeated", record: expected });
+      expect(await store.revokeIfCurrent(USER, "s1", 1, digest("b"), clock.now())).to.deep.equal(expected);
+      expect(await store.revokeAll(USER, undefined, clock.now())).to.deep.equal(["f|1"]);
+    });
+
+    it("fails, and does not guess, on a record in a format it does not know", async () => {
+      const clock = fakeClock();
+      await store.create({ record: record("s1", clock.now()), refreshHash: digest("a"), maxSessions: null, now: clock.now() });
+      const key = sessionKey(BASE, "s1");
+      const value = (await redis.get(key))!;
+      await redis.set(key, "2" + value.slice(1));
+      let error: unknown;
+      try {
+        await store.check(USER, "s1", clock.now(), MINUTE);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).to.be.instanceOf(Error);
+      expect(await redis.get(key)).to.equal("2" + value.slice(1));
+      // A record whose lengths do not cover it exactly is refused by the parser in Node.
+      await redis.set(key, value + "x");
+      error = undefined;
+      try {
+        await store.get(USER, "s1", clock.now());
+      } catch (err) {
+        error = err;
+      }
+      expect(error).to.be.instanceOf(Error).with.property("message").that.matches(/format/);
     });
   });
 
@@ -196,7 +323,18 @@ describe("RedisStore (Redis only)", () => {
       expect(await redis.exists(INDEX)).to.equal(0);
     });
 
-    it("keeps a session small in Redis memory", async () => {
+    it("keeps a typical session under 400 bytes and a minimal one under 250 in Redis memory", async () => {
+      const clock = fakeClock();
+      const sid = "AAAAAAAAAAAAAAAAAAAAAA";
+      const typical = record(sid, clock.now(), { claims: '{"role":"user"}', ip: "203.0.113.7", userAgent: BROWSER_UA });
+      await store.create({ record: typical, refreshHash: digest("a"), maxSessions: null, now: clock.now() });
+      expect(Number(await redis.call("MEMORY", "USAGE", sessionKey(BASE, sid), "SAMPLES", "0"))).to.be.at.most(400);
+      const minimal = record("BBBBBBBBBBBBBBBBBBBBBB", clock.now(), { claims: "", ip: "", userAgent: "" });
+      await store.create({ record: minimal, refreshHash: digest("b"), maxSessions: null, now: clock.now() });
+      expect(Number(await redis.call("MEMORY", "USAGE", sessionKey(BASE, minimal.id), "SAMPLES", "0"))).to.be.at.most(250);
+    });
+
+    it("keeps a session small in Redis memory after a rotation", async () => {
       const clock = fakeClock();
       const sid = "AAAAAAAAAAAAAAAAAAAAAA";
       await store.create({ record: record(sid, clock.now(), { claims: "" }), refreshHash: digest("a"), maxSessions: null, now: clock.now() });

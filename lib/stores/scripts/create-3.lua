@@ -2,7 +2,18 @@
   create: store a new session, pruning the user's index of dead entries and
   evicting the least recently used live sessions beyond maxSessions.
 
-  KEYS[1]  the new session's hash      <prefix>{<uid>}:s:<sid>
+  Record format (one Redis string per session; see redis.ts, `pack`):
+    1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
+  "1" the format version; lu lastUsedAt, ca createdAt (epoch ms); it
+  idleTimeout, al absoluteLifetime (ms, "" = null); rm "1"/"0"; g the
+  refresh generation; rt when it was last rotated (epoch ms, "" = never);
+  rc, rp the current and the previous refresh digest (base64url, "" = none);
+  ncl nda nip nua the lengths in BYTES of claims, data, ip and user agent,
+  which follow the head's 14th "|" back to back. The head holds only digits,
+  base64url and "|", so no content of the text fields can be mistaken for
+  it. This script reads only lu, ca, it, al of each record.
+
+  KEYS[1]  the new session's record    <prefix>{<uid>}:s:<sid>
   KEYS[2]  the user's index            <prefix>{<uid>}:i
   KEYS[3]  the user's session key base <prefix>{<uid>}:s:
            The other sessions' keys (KEYS[3] .. id) are built here from
@@ -13,32 +24,27 @@
   ARGV[2]  sid          the new session id
   ARGV[3]  maxSessions  at most this many sessions remain, the new one
                         included ("" = no cap)
-  ARGV[4]  ca   createdAt          ARGV[5]  lu   lastUsedAt
-  ARGV[6]  it   idleTimeout ms     ARGV[7]  al   absoluteLifetime ms
-                ("" = null)                      ("" = null)
-  ARGV[8]  rm   "1" / "0"          ARGV[9]  cl   claims JSON text
-  ARGV[10] da   data JSON text     ARGV[11] ip
-  ARGV[12] ua                      ARGV[13] rc   digest of the generation-0
-                                                 refresh token (the first 22
-                                                 base64url characters of its
-                                                 SHA-256; never the token)
-
-  Hash fields written: the ARGV above plus g = "0", rp = "" (no previous
-  digest at generation 0), rt = "" (never rotated).
+  ARGV[4]  record       the new record, packed as above by the caller, at
+                        generation 0: g = "0", rt = "", rp = "", rc the
+                        digest of the generation-0 refresh token (the first
+                        22 base64url characters of its SHA-256; never the
+                        token)
 
   Reply: array of the evicted session ids (lowest lastUsedAt first; never
   the new id).
 
-  Expiries: the new hash at its deadline min(lu + it, ca + al) (none for a
-  forever session); the index at the furthest deadline among its remaining
-  sessions, or persistent when a forever session is among them.
+  Expiries: the new record at its deadline min(lu + it, ca + al) (none for
+  a forever session); the index at the furthest deadline among its
+  remaining sessions, or persistent when a forever session is among them.
 ]]
 local now = tonumber(ARGV[1])
 local sid = ARGV[2]
 local idx = KEYS[2]
 local base = KEYS[3]
 
-local function deadline(ca, lu, it, al)
+local HEAD = '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|'
+
+local function deadline(lu, ca, it, al)
   local d
   if it ~= '' then d = tonumber(lu) + tonumber(it) end
   if al ~= '' then
@@ -55,11 +61,13 @@ local dl = {}
 for _, id in ipairs(members) do
   if id ~= sid then
     local key = base .. id
-    local f = redis.call('HMGET', key, 'ca', 'lu', 'it', 'al')
-    if not f[1] then
+    local v = redis.call('GET', key)
+    if not v then
       redis.call('ZREM', idx, id)
     else
-      local d = deadline(f[1], f[2], f[3], f[4])
+      local lu, ca, it, al = string.match(v, HEAD)
+      if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
+      local d = deadline(lu, ca, it, al)
       if d ~= nil and d <= now then
         redis.call('DEL', key)
         redis.call('ZREM', idx, id)
@@ -87,17 +95,22 @@ if max ~= nil then
 end
 
 -- The new record (replacing any leftover under the same id).
-local d0 = deadline(ARGV[4], ARGV[5], ARGV[6], ARGV[7])
-redis.call('DEL', KEYS[1])
+local record = ARGV[4]
+local lu0, ca0, it0, al0 = string.match(record, HEAD)
+if not lu0 then return redis.error_reply('ERR session-guard: unknown session record format') end
+local d0 = deadline(lu0, ca0, it0, al0)
 if d0 ~= nil and d0 <= now then
+  redis.call('DEL', KEYS[1])
   redis.call('ZREM', idx, sid)
   return evicted
 end
-redis.call('HSET', KEYS[1], 'ca', ARGV[4], 'lu', ARGV[5], 'it', ARGV[6], 'al', ARGV[7],
-  'rm', ARGV[8], 'cl', ARGV[9], 'da', ARGV[10], 'ip', ARGV[11], 'ua', ARGV[12],
-  'g', '0', 'rc', ARGV[13], 'rp', '', 'rt', '')
-if d0 ~= nil then redis.call('PEXPIRE', KEYS[1], d0 - now) end
-redis.call('ZADD', idx, ARGV[5], sid)
+-- SET replaces any leftover under the same id, and its TTL.
+if d0 == nil then
+  redis.call('SET', KEYS[1], record)
+else
+  redis.call('SET', KEYS[1], record, 'PX', d0 - now)
+end
+redis.call('ZADD', idx, lu0, sid)
 
 -- The index lives as long as its longest-lived session.
 local furthest = d0

@@ -1,7 +1,12 @@
 --[[
   get: read one live session. Writes nothing, except deleting a dead one.
 
-  KEYS[1]  the session hash            <prefix>{<uid>}:s:<sid>
+  Record (one Redis string per session; the format is described in full in
+  check-2.lua and redis.ts):
+    1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
+  This script parses only lu, ca, it, al ("" = null for it/al).
+
+  KEYS[1]  the session record          <prefix>{<uid>}:s:<sid>
   KEYS[2]  the user's index            <prefix>{<uid>}:i
            (both carry the user's hash tag: one slot, Redis Cluster safe)
 
@@ -9,17 +14,19 @@
   ARGV[2]  sid   the session id (the index member)
 
   Reply:
-    nil    no live session (absent; or dead, and then deleted and unindexed)
-    array  { ca, lu, it, al, rm, cl, da, ip, ua }  ("" = null for it/al)
+    nil     no live session (absent; or dead, and then deleted and unindexed)
+    string  the record as stored
 ]]
 local now = tonumber(ARGV[1])
-local f = redis.call('HMGET', KEYS[1], 'ca', 'lu', 'it', 'al', 'rm', 'cl', 'da', 'ip', 'ua')
-if not f[1] then return nil end
+local v = redis.call('GET', KEYS[1])
+if not v then return nil end
+local lu, ca, it, al = string.match(v, '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
+if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
 
 local d
-if f[3] ~= '' then d = tonumber(f[2]) + tonumber(f[3]) end
-if f[4] ~= '' then
-  local a = tonumber(f[1]) + tonumber(f[4])
+if it ~= '' then d = tonumber(lu) + tonumber(it) end
+if al ~= '' then
+  local a = tonumber(ca) + tonumber(al)
   if d == nil or a < d then d = a end
 end
 if d ~= nil and d <= now then
@@ -27,4 +34,4 @@ if d ~= nil and d <= now then
   redis.call('ZREM', KEYS[2], ARGV[2])
   return nil
 end
-return f
+return v

@@ -2,6 +2,11 @@
   list: every live session of the user, pruning dead entries from the index
   and resetting the index's expiry to the furthest deadline.
 
+  Record (one Redis string per session; the format is described in full in
+  check-2.lua and redis.ts):
+    1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
+  This script parses only lu, ca, it, al ("" = null for it/al).
+
   KEYS[1]  the user's index            <prefix>{<uid>}:i
   KEYS[2]  the user's session key base <prefix>{<uid>}:s:
            The sessions' keys (KEYS[2] .. id) are built here from this
@@ -10,8 +15,8 @@
 
   ARGV[1]  now   epoch ms from the caller's clock (never Redis TIME)
 
-  Reply: a flat array, ten elements per live session, least recently used
-  first:  id, ca, lu, it, al, rm, cl, da, ip, ua  ("" = null for it/al).
+  Reply: a flat array, two elements per live session, least recently used
+  first:  id, record (as stored).
 
   Expiries: the index at the furthest deadline among its live sessions,
   persistent when a forever session is among them; an index left empty is
@@ -28,14 +33,16 @@ local furthest = 0
 local forever = false
 for _, id in ipairs(members) do
   local key = base .. id
-  local f = redis.call('HMGET', key, 'ca', 'lu', 'it', 'al', 'rm', 'cl', 'da', 'ip', 'ua')
-  if not f[1] then
+  local v = redis.call('GET', key)
+  if not v then
     redis.call('ZREM', idx, id)
   else
+    local lu, ca, it, al = string.match(v, '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
+    if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
     local d
-    if f[3] ~= '' then d = tonumber(f[2]) + tonumber(f[3]) end
-    if f[4] ~= '' then
-      local a = tonumber(f[1]) + tonumber(f[4])
+    if it ~= '' then d = tonumber(lu) + tonumber(it) end
+    if al ~= '' then
+      local a = tonumber(ca) + tonumber(al)
       if d == nil or a < d then d = a end
     end
     if d ~= nil and d <= now then
@@ -44,8 +51,8 @@ for _, id in ipairs(members) do
     else
       if d == nil then forever = true elseif d > furthest then furthest = d end
       out[n + 1] = id
-      for j = 1, 9 do out[n + 1 + j] = f[j] end
-      n = n + 10
+      out[n + 2] = v
+      n = n + 2
     end
   end
 end

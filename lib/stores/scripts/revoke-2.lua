@@ -1,7 +1,12 @@
 --[[
   revoke: delete one session and unindex it.
 
-  KEYS[1]  the session hash            <prefix>{<uid>}:s:<sid>
+  Record (one Redis string per session; the format is described in full in
+  check-2.lua and redis.ts):
+    1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
+  This script parses only lu, ca, it, al ("" = null for it/al).
+
+  KEYS[1]  the session record          <prefix>{<uid>}:s:<sid>
   KEYS[2]  the user's index            <prefix>{<uid>}:i
            (both carry the user's hash tag: one slot, Redis Cluster safe)
 
@@ -13,15 +18,17 @@
     0  none was live (absent, or dead: deleted all the same)
 ]]
 local now = tonumber(ARGV[1])
-local f = redis.call('HMGET', KEYS[1], 'ca', 'lu', 'it', 'al')
+local v = redis.call('GET', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
-if not f[1] then return 0 end
+if not v then return 0 end
 redis.call('DEL', KEYS[1])
+local lu, ca, it, al = string.match(v, '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
+if not lu then return 1 end -- unreadable: deleted all the same, counted live
 
 local d
-if f[3] ~= '' then d = tonumber(f[2]) + tonumber(f[3]) end
-if f[4] ~= '' then
-  local a = tonumber(f[1]) + tonumber(f[4])
+if it ~= '' then d = tonumber(lu) + tonumber(it) end
+if al ~= '' then
+  local a = tonumber(ca) + tonumber(al)
   if d == nil or a < d then d = a end
 end
 if d ~= nil and d <= now then return 0 end

@@ -1,6 +1,12 @@
 --[[
   revoke-all: delete every session of the user except one (optional).
 
+  Record (one Redis string per session; the format is described in full in
+  check-2.lua and redis.ts):
+    1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
+  This script parses only lu, ca, it, al ("" = null for it/al); a record it
+  cannot read counts as live (deleted and reported, never kept).
+
   KEYS[1]  the user's index            <prefix>{<uid>}:i
   KEYS[2]  the user's session key base <prefix>{<uid>}:s:
            The sessions' keys (KEYS[2] .. id) are built here from this
@@ -22,34 +28,33 @@ local idx = KEYS[1]
 local base = KEYS[2]
 local except = ARGV[2]
 
-local function deadline(f)
-  local d
-  if f[3] ~= '' then d = tonumber(f[2]) + tonumber(f[3]) end
-  if f[4] ~= '' then
-    local a = tonumber(f[1]) + tonumber(f[4])
-    if d == nil or a < d then d = a end
-  end
-  return d
-end
-
 local members = redis.call('ZRANGE', idx, 0, -1)
 local revoked = {}
 local kept = false
 local keptDeadline
 for _, id in ipairs(members) do
   local key = base .. id
-  local f = redis.call('HMGET', key, 'ca', 'lu', 'it', 'al')
+  local v = redis.call('GET', key)
   local alive = false
+  local readable = false
   local d
-  if f[1] then
-    d = deadline(f)
+  if v then
+    local lu, ca, it, al = string.match(v, '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
+    if lu then
+      readable = true
+      if it ~= '' then d = tonumber(lu) + tonumber(it) end
+      if al ~= '' then
+        local a = tonumber(ca) + tonumber(al)
+        if d == nil or a < d then d = a end
+      end
+    end
     alive = d == nil or d > now
   end
-  if alive and id == except then
+  if alive and readable and id == except then
     kept = true
     keptDeadline = d
   else
-    if f[1] then redis.call('DEL', key) end
+    if v then redis.call('DEL', key) end
     redis.call('ZREM', idx, id)
     if alive then revoked[#revoked + 1] = id end
   end

@@ -7,7 +7,13 @@
   base64url characters, 132 bits, of their SHA-256); they are compared with
   plain string equality.
 
-  KEYS[1]  the session hash            <prefix>{<uid>}:s:<sid>
+  Record (one Redis string per session; the format is described in full in
+  check-2.lua and redis.ts):
+    1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
+  This script parses only the head up to rp ("" = null for it/al, none for
+  rp).
+
+  KEYS[1]  the session record          <prefix>{<uid>}:s:<sid>
   KEYS[2]  the user's index            <prefix>{<uid>}:i
            (both carry the user's hash tag: one slot, Redis Cluster safe)
 
@@ -21,13 +27,16 @@
     0  nothing matched (absent, dead — then deleted — or wrong token)
 ]]
 local now = tonumber(ARGV[1])
-local f = redis.call('HMGET', KEYS[1], 'ca', 'lu', 'it', 'al', 'g', 'rc', 'rp')
-if not f[1] then return 0 end
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local lu, ca, it, al, _, g, _, rc, rp =
+  string.match(v, '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
+if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
 
 local d
-if f[3] ~= '' then d = tonumber(f[2]) + tonumber(f[3]) end
-if f[4] ~= '' then
-  local a = tonumber(f[1]) + tonumber(f[4])
+if it ~= '' then d = tonumber(lu) + tonumber(it) end
+if al ~= '' then
+  local a = tonumber(ca) + tonumber(al)
   if d == nil or a < d then d = a end
 end
 if d ~= nil and d <= now then
@@ -37,10 +46,10 @@ if d ~= nil and d <= now then
 end
 
 local gen = tonumber(ARGV[3])
-local g = tonumber(f[5])
+g = tonumber(g)
 if gen == nil or g == nil then return 0 end
 local presented = ARGV[4]
-if (gen == g and presented == f[6]) or (gen == g - 1 and f[7] ~= '' and presented == f[7]) then
+if (gen == g and presented == rc) or (gen == g - 1 and rp ~= '' and presented == rp) then
   redis.call('DEL', KEYS[1])
   redis.call('ZREM', KEYS[2], ARGV[2])
   return 1

@@ -7,7 +7,12 @@
   base64url characters, 132 bits, of their SHA-256); they are compared with
   plain string equality.
 
-  KEYS[1]  the session hash            <prefix>{<uid>}:s:<sid>
+  Record (one Redis string per session; the format is described in full in
+  check-2.lua and redis.ts):
+    1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
+  This script parses only the head up to rc ("" = null for it/al).
+
+  KEYS[1]  the session record          <prefix>{<uid>}:s:<sid>
   KEYS[2]  the user's index            <prefix>{<uid>}:i
            (both carry the user's hash tag: one slot, Redis Cluster safe)
 
@@ -17,19 +22,22 @@
   ARGV[4]  digest       the expected current digest
 
   Reply:
-    nil    nothing matched (absent, dead — then deleted — or another
-           generation or digest); no change
-    array  { ca, lu, it, al, rm, cl, da, ip, ua }  the record revoked
-           (deleted and unindexed)
+    nil     nothing matched (absent, dead — then deleted — or another
+            generation or digest); no change
+    string  the record revoked, as it was stored (now deleted and
+            unindexed)
 ]]
 local now = tonumber(ARGV[1])
-local f = redis.call('HMGET', KEYS[1], 'ca', 'lu', 'it', 'al', 'rm', 'cl', 'da', 'ip', 'ua', 'g', 'rc')
-if not f[1] then return nil end
+local v = redis.call('GET', KEYS[1])
+if not v then return nil end
+local lu, ca, it, al, _, g, _, rc =
+  string.match(v, '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
+if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
 
 local d
-if f[3] ~= '' then d = tonumber(f[2]) + tonumber(f[3]) end
-if f[4] ~= '' then
-  local a = tonumber(f[1]) + tonumber(f[4])
+if it ~= '' then d = tonumber(lu) + tonumber(it) end
+if al ~= '' then
+  local a = tonumber(ca) + tonumber(al)
   if d == nil or a < d then d = a end
 end
 if d ~= nil and d <= now then
@@ -38,7 +46,7 @@ if d ~= nil and d <= now then
   return nil
 end
 
-if tonumber(ARGV[3]) ~= tonumber(f[10]) or ARGV[4] ~= f[11] then return nil end
+if tonumber(ARGV[3]) ~= tonumber(g) or ARGV[4] ~= rc then return nil end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
-return { f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9] }
+return v

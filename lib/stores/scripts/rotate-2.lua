@@ -3,12 +3,23 @@
   reuse of a spent one.
 
   Only digests of refresh tokens reach Redis, never a token: the first 22
-  base64url characters (132 bits) of their SHA-256. The hash keeps the
+  base64url characters (132 bits) of their SHA-256. The record keeps the
   current digest (rc) and the one spent last (rp). Comparing digests with
   plain string equality here is safe: they are digests of secrets, so
   timing leaks nothing that helps forge a token.
 
-  KEYS[1]  the session hash            <prefix>{<uid>}:s:<sid>
+  Record format (one Redis string per session; see redis.ts, `pack`):
+    1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
+  "1" the format version; lu lastUsedAt, ca createdAt (epoch ms); it
+  idleTimeout, al absoluteLifetime (ms, "" = null); rm "1"/"0"; g the
+  refresh generation; rt when it was last rotated (epoch ms, "" = never);
+  rc, rp the current and the previous refresh digest (base64url, "" = none);
+  ncl nda nip nua the lengths in BYTES of claims, data, ip and user agent,
+  which follow the head's 14th "|" back to back. The head holds only digits,
+  base64url and "|", so no content of the text fields can be mistaken for
+  it. Lua's # is a byte length, as the lengths are.
+
+  KEYS[1]  the session record          <prefix>{<uid>}:s:<sid>
   KEYS[2]  the user's index            <prefix>{<uid>}:i
            (both carry the user's hash tag: one slot, Redis Cluster safe)
 
@@ -22,34 +33,39 @@
   ARGV[8]  ua           client user agent ("" when unknown)
 
   Reply (first element the status code):
-    0                         invalid: no live session (a dead one is deleted),
-                              wrong digest, or a future generation; no change
-    { 1, ca, lu, it, al, rm, cl, da, ip, ua }
-                              rotated: generation = current, digest = rc:
-                              rp = rc, rc = successor, g = g + 1, rt = now,
-                              lu = now, ip/ua updated, expiries extended
-    { 2, ca, lu, ...same }    repeated: generation = current - 1, digest = rp,
-                              now - rt <= window; no change
-    { 3, ca, lu, ...same }    reused: as repeated but outside the window;
-                              the session is deleted and unindexed
-    { 4, g }                  stale: generation < current - 1; no change,
-                              g is the current generation
+    0                   invalid: no live session (a dead one is deleted),
+                        wrong digest, or a future generation; no change
+    { 1, record }       rotated: generation = current, digest = rc; the
+                        record rewritten with rp = rc, rc = successor,
+                        g = g + 1, rt = now, lu = now, ip/ua replaced
+                        (claims and data copied as they are), expiries
+                        extended; the reply is the new record
+    { 2, record }       repeated: generation = current - 1, digest = rp,
+                        now - rt <= window; no change; the record as stored
+    { 3, record }       reused: as repeated but outside the window; the
+                        session is deleted and unindexed; the record as it
+                        was
+    { 4, g }            stale: generation < current - 1; no change, g is
+                        the current generation
 ]]
 local now = tonumber(ARGV[1])
-local f = redis.call('HMGET', KEYS[1], 'ca', 'lu', 'it', 'al', 'rm', 'cl', 'da', 'ip', 'ua', 'g', 'rc', 'rp', 'rt')
-if not f[1] then return 0 end
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local lu, ca, it, al, rm, g, rt, rc, rp, ncl, nda, text = string.match(v,
+  '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|[^|]*|[^|]*|()')
+if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
 
-local function deadline(lu)
+local function deadline(last)
   local d
-  if f[3] ~= '' then d = lu + tonumber(f[3]) end
-  if f[4] ~= '' then
-    local a = tonumber(f[1]) + tonumber(f[4])
+  if it ~= '' then d = last + tonumber(it) end
+  if al ~= '' then
+    local a = tonumber(ca) + tonumber(al)
     if d == nil or a < d then d = a end
   end
   return d
 end
 
-local d = deadline(tonumber(f[2]))
+local d = deadline(tonumber(lu))
 if d ~= nil and d <= now then
   redis.call('DEL', KEYS[1])
   redis.call('ZREM', KEYS[2], ARGV[2])
@@ -57,43 +73,38 @@ if d ~= nil and d <= now then
 end
 
 local gen = tonumber(ARGV[3])
-local g = tonumber(f[10])
+g = tonumber(g)
 if gen == nil or g == nil then return 0 end
 local presented = ARGV[4]
 
-local function reply(code)
-  return { code, f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9] }
-end
-
 if gen == g then
-  if presented ~= f[11] then return 0 end
-  redis.call('HSET', KEYS[1], 'rp', f[11], 'rc', ARGV[5], 'g', tostring(g + 1),
-    'rt', ARGV[1], 'lu', ARGV[1], 'ip', ARGV[7], 'ua', ARGV[8])
+  if presented ~= rc then return 0 end
+  local ip, ua = ARGV[7], ARGV[8]
+  v = table.concat({ '1', ARGV[1], ca, it, al, rm, tostring(g + 1), ARGV[1], ARGV[5], rc, ncl, nda, #ip, #ua }, '|')
+    .. '|' .. string.sub(v, text, text + tonumber(ncl) + tonumber(nda) - 1) .. ip .. ua
+  d = deadline(now)
+  if d == nil then
+    redis.call('SET', KEYS[1], v, 'KEEPTTL')
+  else
+    redis.call('SET', KEYS[1], v, 'PX', d - now)
+  end
   local ttl = redis.call('PTTL', KEYS[2])
   redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
-  f[2] = ARGV[1]
-  f[8] = ARGV[7]
-  f[9] = ARGV[8]
-  d = deadline(now)
-  if d ~= nil then
-    local ms = d - now
-    redis.call('PEXPIRE', KEYS[1], ms)
-    -- ttl -1: persistent index (a forever session lives there): keep it so.
-    -- ttl -2: the index was missing and ZADD just made it: give it a TTL.
-    if ttl == -2 or (ttl >= 0 and ttl < ms) then
-      redis.call('PEXPIRE', KEYS[2], ms)
-    end
+  -- ttl -1: persistent index (a forever session lives there): keep it so.
+  -- ttl -2: the index was missing and ZADD just made it: give it a TTL.
+  if d ~= nil and (ttl == -2 or (ttl >= 0 and ttl < d - now)) then
+    redis.call('PEXPIRE', KEYS[2], d - now)
   end
-  return reply(1)
+  return { 1, v }
 end
 
 if gen == g - 1 then
-  if f[12] == '' or presented ~= f[12] then return 0 end
-  local rt = tonumber(f[13])
-  if rt ~= nil and now - rt <= tonumber(ARGV[6]) then return reply(2) end
+  if rp == '' or presented ~= rp then return 0 end
+  local spent = tonumber(rt)
+  if spent ~= nil and now - spent <= tonumber(ARGV[6]) then return { 2, v } end
   redis.call('DEL', KEYS[1])
   redis.call('ZREM', KEYS[2], ARGV[2])
-  return reply(3)
+  return { 3, v }
 end
 
 if gen < g - 1 then return { 4, g } end
