@@ -21,6 +21,8 @@ export function optionsFromEnv(env: Record<string, string | undefined>, override
   };
   const secret = read("SESSION_SECRET");
   if (secret !== undefined && overrides.jwt === undefined && overrides.secret === undefined) options.secret = secret;
+  const refreshSecret = read("SESSION_REFRESH_SECRET");
+  if (refreshSecret !== undefined) options.refreshSecret = refreshSecret;
   const accessTokenTtl = duration("SESSION_ACCESS_TOKEN_TTL");
   if (accessTokenTtl !== undefined && accessTokenTtl !== null) options.accessTokenTtl = accessTokenTtl;
   const idleTimeout = duration("SESSION_IDLE_TIMEOUT");
@@ -47,7 +49,16 @@ export function optionsFromEnv(env: Record<string, string | undefined>, override
     else if (/^\d+$/.test(max)) options.maxSessionsPerUser = Number(max);
     else throw new TypeError("session-guard: `SESSION_MAX_PER_USER` must be a whole number, or 0 for no cap");
   }
-  const url = read("REDIS_URL");
-  if (url !== undefined && overrides.store === undefined) options.store = new RedisStore({ url });
   return { ...options, ...overrides };
+}
+
+/** The `REDIS_URL` of the environment, unless `overrides` bring their own store. */
+export function redisUrlFromEnv(env: Record<string, string | undefined>, overrides: SessionGuardOptions): string | undefined {
+  const url = env.REDIS_URL?.trim();
+  return url && overrides.store === undefined ? url : undefined;
+}
+
+/** A store the guard owns, made from `REDIS_URL`. */
+export function storeFromUrl(url: string): RedisStore {
+  return new RedisStore({ url });
 }

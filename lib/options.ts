@@ -10,7 +10,8 @@ import { describe, parseDuration, type Duration } from "./duration.js";
 import type { SessionError } from "./errors.js";
 import { MemoryStore } from "./stores/memory.js";
 import type { Store } from "./stores/store.js";
-import { ALGORITHMS, resolveKeys, type JwtAlgorithm, type KeyInput, type KeyRing, type VerifyKey } from "./tokens/keys.js";
+import type { KeyObject } from "node:crypto";
+import { ALGORITHMS, resolveKeys, resolveRefreshKey, type JwtAlgorithm, type KeyInput, type KeyRing, type VerifyKey } from "./tokens/keys.js";
 import { warnOnce } from "./warnings.js";
 
 /** JWT settings (SPEC 2.1 `jwt`). */
@@ -72,6 +73,12 @@ export interface SessionGuardOptions {
   /** HS256 key (≥ 32 bytes); shorthand for `jwt.secret`. */
   secret?: string | Buffer;
   jwt?: JwtOptions;
+  /**
+   * Key (≥ 32 bytes) that signs refresh tokens. Default: derived from the JWT
+   * signing key. Set it to keep refresh tokens working across a rotation of
+   * the JWT keys.
+   */
+  refreshSecret?: string | Buffer;
   /** Default `"15m"`. */
   accessTokenTtl?: Duration;
   /** Default `"1d"`; `null`: never. */
@@ -128,6 +135,7 @@ export interface ResolvedCookies {
 export interface ResolvedConfig {
   store: Store;
   keys: KeyRing;
+  refreshKey: KeyObject;
   issuer: string | undefined;
   audience: string | string[] | undefined;
   clockTolerance: number;
@@ -151,7 +159,7 @@ export interface ResolvedConfig {
 }
 
 const OPTION_NAMES = [
-  "store", "secret", "jwt", "accessTokenTtl", "idleTimeout", "absoluteLifetime", "rememberMe", "allowRememberMe",
+  "store", "secret", "jwt", "refreshSecret", "accessTokenTtl", "idleTimeout", "absoluteLifetime", "rememberMe", "allowRememberMe",
   "touchInterval", "refreshReuseWindow", "maxSessionsPerUser", "transport", "cookie", "trustedOrigins", "csrfHeader",
   "getToken", "requestProperty", "storeTimeout", "onStoreError", "onError", "now",
 ] as const;
@@ -188,7 +196,14 @@ export function resolveOptions(options: SessionGuardOptions): ResolvedConfig {
   }
   const clockTolerance = jwtOptions.clockTolerance === 0 ? 0 : parseDuration("jwt.clockTolerance", orDefault(jwtOptions.clockTolerance, "30s"));
 
+  const refresh = resolveRefreshKey(keys, options.refreshSecret);
+  if (refresh.derived && (jwtOptions.verifyKeys?.length ?? 0) > 0) {
+    warnOnce("SESSION_GUARD_REFRESH_KEY_FROM_JWT", "session-guard: refresh tokens are signed with a key derived from the JWT signing key, so a rotation of the JWT keys (`jwt.verifyKeys`) ends every refresh token issued before it. Set `refreshSecret` to keep refresh tokens across JWT key rotations.");
+  }
   const accessTokenTtl = parseDuration("accessTokenTtl", orDefault(options.accessTokenTtl, "15m"));
+  if (accessTokenTtl < 1000 || accessTokenTtl % 1000 !== 0) {
+    throw new TypeError(`session-guard: \`accessTokenTtl\` must be a whole number of seconds, at least 1s, since JWT times are in seconds (got ${accessTokenTtl} ms)`);
+  }
   const standard = deadlines("", { idleTimeout: options.idleTimeout, absoluteLifetime: options.absoluteLifetime }, { idleTimeout: "1d", absoluteLifetime: "30d" });
   const rememberOptions = plainObject("rememberMe", orDefault(options.rememberMe, {})) as DeadlineOptions;
   rejectUnknown("rememberMe.", rememberOptions, DEADLINE_OPTION_NAMES);
@@ -247,6 +262,7 @@ export function resolveOptions(options: SessionGuardOptions): ResolvedConfig {
   return Object.freeze({
     store,
     keys,
+    refreshKey: refresh.key,
     issuer: jwtOptions.issuer,
     audience,
     clockTolerance: clockTolerance / 1000,

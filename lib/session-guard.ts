@@ -4,7 +4,7 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import { optionsFromEnv } from "./env.js";
+import { optionsFromEnv, redisUrlFromEnv, storeFromUrl } from "./env.js";
 import { createGuard, type Guard } from "./http/guard.js";
 import { resolveOptions, type SessionGuardOptions } from "./options.js";
 import { SessionManager } from "./sessions.js";
@@ -45,7 +45,17 @@ export const sessionGuard: SessionGuardFactory = Object.assign(
   },
   {
     fromEnv(env: Record<string, string | undefined> = process.env, overrides: SessionGuardOptions = {}): Guard {
-      return sessionGuard(optionsFromEnv(env, overrides));
+      const options = optionsFromEnv(env, overrides);
+      const url = redisUrlFromEnv(env, overrides);
+      if (url === undefined) return sessionGuard(options);
+      // The store's client connects at once: close it if the options turn out wrong.
+      const store = storeFromUrl(url);
+      try {
+        return sessionGuard({ ...options, store });
+      } catch (err) {
+        void store.close();
+        throw err;
+      }
     },
   },
 );

@@ -13,13 +13,13 @@ import { SessionError } from "./errors.js";
 import type { ResolvedConfig, SessionEvents } from "./options.js";
 import { deadlineOf, type SessionRecord } from "./stores/store.js";
 import { signAccessToken, verifyAccessToken, type AccessClaims, type AccessTokenConfig } from "./tokens/access.js";
-import { digest, formatRefreshToken, newRefreshSecret, nextSecret, parseRefreshToken } from "./tokens/refresh.js";
+import { digest, isGenuine, issueRefreshToken, newRefreshSeed, parseRefreshToken, type RefreshToken } from "./tokens/refresh.js";
 import { warnOnce } from "./warnings.js";
 
 /** Longest user id accepted, in UTF-8 bytes. */
 export const MAX_USER_ID_BYTES = 2048;
-/** A stale refresh token further back than this many rotations is just invalid. */
-const MAX_CHAIN_WALK = 10_000;
+/** How often a refresh retries when a concurrent rotation moved the generation under it. */
+const STALE_RETRIES = 2;
 const SESSION_ID = /^[A-Za-z0-9_-]{24}$/;
 const MAX_CLAIMS_JSON = 2048;
 const MAX_DATA_JSON = 16_384;
@@ -189,48 +189,66 @@ export class SessionManager {
       ip: clip(options.ip, 64),
       userAgent: clip(options.userAgent, 512),
     };
-    const secret = newRefreshSecret();
+    const seed = newRefreshSeed();
+    const firstToken = issueRefreshToken(this.#config.refreshKey, userId, record.id, 0, seed);
     const evicted = await this.#callStore("create", () => this.#config.store.create({
       record,
-      refreshHash: digest(userId, record.id, 0, secret),
+      refreshHash: digest(firstToken),
       maxSessions: this.#config.maxSessionsPerUser,
       now,
     }));
     this.emit("login", { sessionId: record.id, userId, rememberMe });
     for (const sessionId of evicted) this.emit("revoke", { sessionId, userId, reason: "evicted" });
-    return this.#tokenSet(record, 0, secret, now);
+    return this.#tokenSet(record, firstToken, now);
   }
 
   /** Rotates a refresh token: a new access token and a new refresh token. */
   async refresh(refreshToken: string, client: ClientInfo = {}): Promise<TokenSet> {
-    const parsed = typeof refreshToken === "string" ? parseRefreshToken(refreshToken) : null;
-    if (!parsed || !SESSION_ID.test(parsed.sessionId)) throw new SessionError("refresh_token_invalid");
-    const { userId, sessionId, generation, secret } = parsed;
-    const now = this.#config.now();
-    const successor = nextSecret(secret);
-    const result = await this.#callStore("rotate", () => this.#config.store.rotate({
+    const presented = this.#genuineRefreshToken(refreshToken);
+    const { userId, sessionId, generation, seed } = presented;
+    const key = this.#config.refreshKey;
+    const successor = issueRefreshToken(key, userId, sessionId, generation + 1, seed);
+    const input = {
       userId,
       sessionId,
       generation,
-      presentedHash: digest(userId, sessionId, generation, secret),
-      successorHash: digest(userId, sessionId, generation + 1, successor),
-      now,
+      presentedHash: digest(refreshToken),
+      successorHash: digest(successor),
+      now: this.#config.now(),
       reuseWindow: this.#config.refreshReuseWindow,
       ip: clip(client.ip, 64),
       userAgent: clip(client.userAgent, 512),
-    }));
-    switch (result.status) {
-      case "rotated":
-      case "repeated":
-        if (result.status === "rotated") this.emit("refresh", { sessionId, userId });
-        return this.#tokenSet(result.record, generation + 1, successor, now);
-      case "reused":
-        this.emit("reuse_detected", { sessionId, userId });
-        throw new SessionError("refresh_token_reused");
-      case "stale":
-        return this.#staleToken(userId, sessionId, generation, secret, result.currentGeneration, now);
-      default:
-        throw new SessionError("refresh_token_invalid");
+    };
+    const about = { sub: userId, sid: sessionId };
+    for (let attempt = 0; ; attempt++) {
+      const result = await this.#callStore("rotate", () => this.#config.store.rotate(input), about);
+      switch (result.status) {
+        case "rotated":
+        case "repeated":
+          if (result.status === "rotated") this.emit("refresh", { sessionId, userId });
+          return this.#tokenSet(result.record, successor, input.now);
+        case "reused":
+          this.emit("reuse_detected", { sessionId, userId });
+          throw new SessionError("refresh_token_reused");
+        case "stale": {
+          // A genuine token (its MAC verified) older than the last rotation:
+          // revoke the session, unless a rotation moved it on meanwhile.
+          const current = issueRefreshToken(key, userId, sessionId, result.currentGeneration, seed);
+          const revoked = await this.#callStore(
+            "revokeIfCurrent",
+            () => this.#config.store.revokeIfCurrent(userId, sessionId, result.currentGeneration, digest(current), input.now),
+            about,
+          );
+          if (revoked) {
+            this.emit("reuse_detected", { sessionId, userId });
+            throw new SessionError("refresh_token_reused");
+          }
+          if (attempt >= STALE_RETRIES) throw new SessionError("refresh_token_invalid");
+          break;
+        }
+        default:
+          throw new SessionError("refresh_token_invalid");
+      }
     }
   }
 
@@ -310,10 +328,8 @@ export class SessionManager {
 
   /** @internal Ends the session of a current (or just-spent) refresh token. */
   async logoutWithRefresh(refreshToken: string): Promise<boolean> {
-    const parsed = parseRefreshToken(refreshToken);
-    if (!parsed || !SESSION_ID.test(parsed.sessionId)) throw new SessionError("refresh_token_invalid");
-    const { userId, sessionId, generation, secret } = parsed;
-    const presented = digest(userId, sessionId, generation, secret);
+    const { userId, sessionId, generation } = this.#genuineRefreshToken(refreshToken);
+    const presented = digest(refreshToken);
     const ended = await this.#callStore("revokeByRefresh", () => this.#config.store.revokeByRefresh(userId, sessionId, generation, presented, this.#config.now()), { sub: userId, sid: sessionId });
     if (!ended) throw new SessionError("refresh_token_invalid");
     this.emit("logout", { sessionId, userId });
@@ -330,18 +346,16 @@ export class SessionManager {
     }
   }
 
-  /** A token older than the last rotation: revoke only if it walks forward to the current one. */
-  async #staleToken(userId: string, sessionId: string, generation: number, secret: Buffer, current: number, now: number): Promise<never> {
-    if (current - generation > MAX_CHAIN_WALK) throw new SessionError("refresh_token_invalid");
-    let walked = secret;
-    for (let g = generation; g < current; g++) walked = nextSecret(walked);
-    const revoked = await this.#callStore("revokeIfCurrent", () => this.#config.store.revokeIfCurrent(userId, sessionId, current, digest(userId, sessionId, current, walked), now), { sub: userId, sid: sessionId });
-    if (!revoked) throw new SessionError("refresh_token_invalid");
-    this.emit("reuse_detected", { sessionId, userId });
-    throw new SessionError("refresh_token_reused");
+  /** The parsed token when it is of our form and its MAC verifies; no store call otherwise. */
+  #genuineRefreshToken(refreshToken: unknown): RefreshToken {
+    const parsed = typeof refreshToken === "string" ? parseRefreshToken(refreshToken) : null;
+    if (!parsed || !SESSION_ID.test(parsed.sessionId) || !isGenuine(this.#config.refreshKey, parsed)) {
+      throw new SessionError("refresh_token_invalid");
+    }
+    return parsed;
   }
 
-  #tokenSet(record: SessionRecord, generation: number, secret: Buffer, now: number): TokenSet {
+  #tokenSet(record: SessionRecord, refreshToken: string, now: number): TokenSet {
     const claims = record.claims === "" ? {} : (JSON.parse(record.claims) as Record<string, unknown>);
     const notAfter = record.absoluteLifetime === null ? null : record.createdAt + record.absoluteLifetime;
     const access = signAccessToken(this.#access, { userId: record.userId, sessionId: record.id, claims, now, notAfter });
@@ -349,7 +363,7 @@ export class SessionManager {
       access_token: access.token,
       token_type: "Bearer",
       expires_in: Math.max(0, Math.round((access.expiresAt - now) / 1000)),
-      refresh_token: formatRefreshToken(record.userId, record.id, generation, secret),
+      refresh_token: refreshToken,
       session: toJson(toInfo(record, record.id)),
     };
   }

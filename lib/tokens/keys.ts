@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, createSecretKey, hkdfSync, KeyObject } from "node:crypto";
 import type { Algorithm } from "jsonwebtoken";
 import { describe } from "../duration.js";
 
@@ -137,4 +137,17 @@ function asymmetricKey(name: string, value: unknown, algorithm: JwtAlgorithm, ki
     throw new TypeError(`session-guard: \`${name}\` must be an RSA key of at least 2048 bits`);
   }
   return key;
+}
+
+/**
+ * The key that signs refresh tokens: `refreshSecret` when given (so refresh
+ * tokens outlive a rotation of the JWT keys), otherwise derived with HKDF
+ * from the JWT signing key, so that nothing more needs configuring.
+ */
+export function resolveRefreshKey(keys: KeyRing, refreshSecret: unknown): { key: KeyObject; derived: boolean } {
+  if (refreshSecret !== undefined) return { key: secretKey("refreshSecret", refreshSecret), derived: false };
+  const signing = keys.signing.key;
+  const material = signing.type === "secret" ? signing.export() : signing.export({ format: "der", type: "pkcs8" });
+  const derived = Buffer.from(hkdfSync("sha256", material, Buffer.alloc(0), "session-guard refresh-token key v1", 32));
+  return { key: createSecretKey(derived), derived: true };
 }

@@ -103,6 +103,27 @@ describe("sessionGuard.fromEnv", () => {
     }
   });
 
+  it("invalid options from the environment leave no Redis client behind", async () => {
+    const node = await startRedis();
+    const admin = new Redis(node.url);
+    const clients = async () => Number(/connected_clients:(\d+)/.exec(await admin.info("clients"))![1]);
+    try {
+      expect(() => sessionGuard.fromEnv({ SESSION_SECRET: "too-short", REDIS_URL: node.url })).to.throw(TypeError, /secret/);
+      const deadline = Date.now() + 5000;
+      while ((await clients()) !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(await clients()).to.equal(1);
+    } finally {
+      admin.disconnect();
+      await node.stop();
+    }
+  });
+
+  it("SESSION_REFRESH_SECRET becomes refreshSecret", () => {
+    const refreshKey = Buffer.from("r".repeat(40));
+    const c = guardInternals(sessionGuard.fromEnv({ SESSION_SECRET: SECRET, SESSION_REFRESH_SECRET: "r".repeat(40) }, { store: store() }))!.config;
+    expect(c.refreshKey.export().equals(refreshKey)).to.equal(true);
+  });
+
   it("an explicit store override means no Redis client is made from REDIS_URL", () => {
     const mine = store();
     const c = guardInternals(sessionGuard.fromEnv({ SESSION_SECRET: SECRET, REDIS_URL: "redis://127.0.0.1:1" }, { store: mine }))!.config;
