@@ -436,9 +436,17 @@ export function toJson(info: SessionInfo): SessionInfoJson {
   };
 }
 
+/** A lone UTF-16 surrogate: UTF-8 encodes it as U+FFFD, so two such ids could share keys. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** True for a user id the stores can key: non-empty, well-formed unicode, at most 2 KB of UTF-8. */
+export function isUsableUserId(userId: unknown): userId is string {
+  return typeof userId === "string" && userId !== "" && Buffer.byteLength(userId, "utf8") <= MAX_USER_ID_BYTES && !LONE_SURROGATE.test(userId);
+}
+
 function checkUserId(userId: unknown): asserts userId is string {
-  if (typeof userId !== "string" || userId === "" || Buffer.byteLength(userId, "utf8") > MAX_USER_ID_BYTES) {
-    throw new TypeError(`session-guard: a user id must be a non-empty string of at most ${MAX_USER_ID_BYTES} bytes`);
+  if (!isUsableUserId(userId)) {
+    throw new TypeError(`session-guard: a user id must be a non-empty, well-formed unicode string of at most ${MAX_USER_ID_BYTES} bytes`);
   }
 }
 

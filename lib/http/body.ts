@@ -15,7 +15,12 @@ export const BODY_LIMIT = 16 * 1024;
 /** Reads the request's JSON body as a plain object (`{}` when the request has none). */
 export async function readJsonBody(req: Request): Promise<Record<string, unknown>> {
   const alreadyParsed = (req as { _body?: unknown })._body === true || req.readableEnded;
-  if (alreadyParsed) return checkParsed(req.body);
+  if (alreadyParsed) {
+    // A body the app parsed (say, a form by express.urlencoded()) must still be
+    // JSON: cross-site HTML forms cannot send application/json.
+    if (req.body !== undefined && !isJsonContentType(req.headers["content-type"])) throw bad("The body must be application/json.");
+    return checkParsed(req.body);
+  }
   const length = req.headers["content-length"];
   const hasBody = (length !== undefined && length !== "0") || req.headers["transfer-encoding"] !== undefined;
   if (!hasBody) return {};

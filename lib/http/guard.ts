@@ -11,7 +11,7 @@ import { SessionError } from "../errors.js";
 import type { ResolvedConfig, SessionEvents } from "../options.js";
 import type { SessionHandle, SessionManager } from "../sessions.js";
 import type { AccessClaims } from "../tokens/access.js";
-import { fail } from "./respond.js";
+import { fail, failSafely } from "./respond.js";
 import { checkCsrf, findAccessToken } from "./transport.js";
 
 /** A listener of one guard event. */
@@ -75,7 +75,7 @@ export function createGuard(config: ResolvedConfig, manager: SessionManager, eve
           next();
           return;
         }
-        fail(config, err, req, res, next);
+        failSafely(config, err, req, res, next);
       },
     );
   }

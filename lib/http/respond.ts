@@ -39,3 +39,16 @@ export function fail(config: ResolvedConfig, err: unknown, req: Request, res: Re
   if (isSessionError(err)) sendError(config, err, req, res, next);
   else next(err);
 }
+
+/**
+ * `fail` for promise callbacks: if answering throws (an app's `onError` that
+ * throws, say), the error goes to Express instead of becoming an unhandled
+ * rejection and a hanging request.
+ */
+export function failSafely(config: ResolvedConfig, err: unknown, req: Request, res: Response, next: NextFunction): void {
+  try {
+    fail(config, err, req, res, next);
+  } catch (thrown) {
+    next(thrown);
+  }
+}

@@ -7,10 +7,10 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { SessionError } from "../errors.js";
 import type { AccessClaims } from "../tokens/access.js";
-import { MAX_USER_ID_BYTES, toJson, type SessionHandle, type SessionManager, type TokenSet } from "../sessions.js";
+import { isUsableUserId, MAX_USER_ID_BYTES, toJson, type SessionHandle, type SessionManager, type TokenSet } from "../sessions.js";
 import { readJsonBody } from "./body.js";
 import { guardInternals, type Guard, type GuardInternals } from "./guard.js";
-import { fail } from "./respond.js";
+import { failSafely } from "./respond.js";
 import { checkCsrf, clearTokenCookies, cookieValue, setTokenCookies, usesCookies } from "./transport.js";
 
 /** What `authenticate` returns for valid credentials. */
@@ -73,7 +73,7 @@ export function createSessionRouter(guard: Guard, options: SessionRouterOptions)
 
   const router = express.Router();
   const wrap = (handler: Handler) => (req: Request, res: Response, next: NextFunction) => {
-    handler(req, res).catch((err: unknown) => fail(config, err, req, res, next));
+    handler(req, res).catch((err: unknown) => failSafely(config, err, req, res, next));
   };
   if (paths.login) router.post(paths.login, wrap(handlers.login));
   if (paths.refresh) router.post(paths.refresh, wrap(handlers.refresh));
@@ -81,6 +81,12 @@ export function createSessionRouter(guard: Guard, options: SessionRouterOptions)
   if (paths.logoutAll) router.post(paths.logoutAll, wrap(handlers.logoutAll));
   if (paths.sessions) router.get(paths.sessions, wrap(handlers.sessions));
   if (paths.revokeSession) router.delete(paths.revokeSession, wrap(handlers.revokeSession));
+  // A path parameter that is not valid percent-encoding (`/sessions/%`) makes
+  // Express throw a URIError before any route runs: answer it as JSON too.
+  router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (err instanceof URIError) failSafely(config, new SessionError("invalid_request", "The path is not valid percent-encoding."), req, res, next);
+    else next(err);
+  });
   return router;
 }
 
@@ -89,7 +95,7 @@ function resolveRoutes(routes: SessionRouterOptions["routes"]): Record<RouteName
   if (routes === undefined) return resolved;
   if (typeof routes !== "object" || routes === null) throw new TypeError("session-guard: the router option `routes` must be an object");
   for (const [name, path] of Object.entries(routes)) {
-    if (!(name in DEFAULT_ROUTES)) throw new TypeError(`session-guard: unknown route \`routes.${name}\` (one of ${Object.keys(DEFAULT_ROUTES).join(", ")})`);
+    if (!Object.prototype.hasOwnProperty.call(DEFAULT_ROUTES, name)) throw new TypeError(`session-guard: unknown route \`routes.${name}\` (one of ${Object.keys(DEFAULT_ROUTES).join(", ")})`);
     if (path !== false && (typeof path !== "string" || !path.startsWith("/"))) {
       throw new TypeError(`session-guard: \`routes.${name}\` must be a path starting with "/" or false`);
     }
@@ -111,6 +117,26 @@ function routeHandlers(inner: GuardInternals, authenticate: SessionRouterOptions
     const claims = inner.verifyRequest(req);
     if (claims === undefined) throw new SessionError("token_missing");
     return manager.check(claims);
+  }
+
+  /** Ends the session of the access token, or of the refresh token when the access token has expired or is absent. */
+  async function endCurrentSession(req: Request): Promise<void> {
+    const body = await readJsonBody(req);
+    let claims: AccessClaims | undefined;
+    let expired: SessionError | undefined;
+    try {
+      claims = inner.verifyRequest(req);
+    } catch (err) {
+      if (!(err instanceof SessionError && err.code === "token_expired")) throw err;
+      expired = err;
+    }
+    if (claims !== undefined) {
+      if (!(await manager.logout(claims.sid, claims.sub))) throw new SessionError("session_inactive");
+      return;
+    }
+    const refreshToken = refreshTokenOf(req, body);
+    if (refreshToken === undefined) throw expired ?? new SessionError("token_missing");
+    await manager.logoutWithRefresh(refreshToken);
   }
 
   function sendTokens(req: Request, res: Response, tokens: TokenSet): void {
@@ -149,9 +175,9 @@ function routeHandlers(inner: GuardInternals, authenticate: SessionRouterOptions
         throw new TypeError("session-guard: `authenticate` must return { userId, claims?, data? } or null");
       }
       const userId = String(result.userId);
-      // An id built from user input (an e-mail, say) must not turn a long input into a 500.
-      if (userId === "" || Buffer.byteLength(userId, "utf8") > MAX_USER_ID_BYTES) {
-        throw new SessionError("invalid_request", `The user id must be 1 to ${MAX_USER_ID_BYTES} bytes.`);
+      // An id built from user input (an e-mail, say) must not turn odd input into a 500.
+      if (!isUsableUserId(userId)) {
+        throw new SessionError("invalid_request", `The user id must be well-formed unicode of 1 to ${MAX_USER_ID_BYTES} bytes.`);
       }
       const tokens = await manager.create(userId, {
         rememberMe,
@@ -176,22 +202,13 @@ function routeHandlers(inner: GuardInternals, authenticate: SessionRouterOptions
     },
 
     async logout(req, res) {
-      const body = await readJsonBody(req);
-      let claims: AccessClaims | undefined;
-      let expired: SessionError | undefined;
       try {
-        claims = inner.verifyRequest(req);
+        await endCurrentSession(req);
       } catch (err) {
-        if (!(err instanceof SessionError && err.code === "token_expired")) throw err;
-        expired = err;
-      }
-      if (claims !== undefined) {
-        if (!(await manager.logout(claims.sid, claims.sub))) throw new SessionError("session_inactive");
-      } else {
-        // No access token, or an expired one: the refresh token may end the session.
-        const refreshToken = refreshTokenOf(req, body);
-        if (refreshToken === undefined) throw expired ?? new SessionError("token_missing");
-        await manager.logoutWithRefresh(refreshToken);
+        // Whatever went wrong, the client asked to be logged out: drop its
+        // HttpOnly cookies (it cannot), unless the request was a forgery.
+        if (cookies && !(err instanceof SessionError && err.code === "csrf_failed")) clearTokenCookies(res, config, mountPath(req));
+        throw err;
       }
       if (cookies) clearTokenCookies(res, config, mountPath(req));
       res.status(204).end();

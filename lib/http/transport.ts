@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { timingSafeEqual } from "node:crypto";
 import { parse as parseCookieHeader } from "cookie";
 import type { Request, Response } from "express";
 import { SessionError } from "../errors.js";
@@ -37,12 +38,19 @@ export function findAccessToken(req: Request, config: ResolvedConfig): FoundToke
   const fromHeader = config.transport === "cookie" ? undefined : bearerToken(req.headers.authorization);
   const fromCookie = config.transport === "header" ? undefined : cookieValue(req, config.cookie.accessName, "token_invalid");
   if (fromHeader !== undefined) {
-    if (fromCookie !== undefined && fromCookie !== fromHeader) {
+    if (fromCookie !== undefined && fromCookie !== "" && !sameToken(fromCookie, fromHeader)) {
       throw new SessionError("invalid_request", "The Authorization header and the session cookie carry different tokens.");
     }
     return { token: fromHeader, fromCookie: false };
   }
   return fromCookie === undefined || fromCookie === "" ? undefined : { token: fromCookie, fromCookie: true };
+}
+
+/** Constant-time equality of two token strings. */
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** The token of an `Authorization: Bearer` header (scheme matched without regard to case). */
@@ -95,13 +103,19 @@ export function usesCookies(config: ResolvedConfig): boolean {
   return config.transport !== "header";
 }
 
-/** Sets the access and refresh cookies of a token set. `refreshPath`: the router's mount path. */
+/**
+ * Sets the access and refresh cookies of a token set. `refreshPath`: the
+ * router's mount path. The refresh cookie lives until the session's absolute
+ * deadline, not its idle one: guarded requests keep sliding the idle
+ * deadline without renewing the cookie, and the server enforces it anyway.
+ */
 export function setTokenCookies(res: Response, config: ResolvedConfig, tokens: TokenSet, refreshPath: string, now: number): void {
   const { cookie } = config;
   const base = { httpOnly: true, secure: cookie.secure, sameSite: cookie.sameSite, domain: cookie.domain } as const;
   res.cookie(cookie.accessName, tokens.access_token, { ...base, path: "/", maxAge: tokens.expires_in * 1000 });
-  const expiresAt = tokens.session.expires_at === null ? now + MAX_COOKIE_AGE : Date.parse(tokens.session.expires_at);
-  res.cookie(cookie.refreshName, tokens.refresh_token, { ...base, path: refreshPath, maxAge: Math.max(0, Math.min(expiresAt - now, MAX_COOKIE_AGE)) });
+  const lifetime = (tokens.session.remember_me ? config.remembered : config.standard).absoluteLifetime;
+  const deadline = lifetime === null ? now + MAX_COOKIE_AGE : Date.parse(tokens.session.created_at) + lifetime;
+  res.cookie(cookie.refreshName, tokens.refresh_token, { ...base, path: refreshPath, maxAge: Math.max(0, Math.min(deadline - now, MAX_COOKIE_AGE)) });
 }
 
 /** Clears both cookies (logout). */

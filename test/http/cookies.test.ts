@@ -44,7 +44,9 @@ describe("cookie transport", () => {
     expect(Object.keys(cookies).sort()).to.deep.equal([ACCESS, REFRESH]);
     expect(cookies[ACCESS].attributes).to.include({ path: "/", httponly: true, secure: true, samesite: "Strict", "max-age": "900" });
     expect(cookies[ACCESS].attributes).to.not.have.property("domain");
-    expect(cookies[REFRESH].attributes).to.include({ path: MOUNT, httponly: true, secure: true, samesite: "Strict", "max-age": String(24 * 3600) });
+    // The refresh cookie lives until the absolute deadline (30 days by default), not the
+    // sliding idle one: guarded requests slide the session without renewing the cookie.
+    expect(cookies[REFRESH].attributes).to.include({ path: MOUNT, httponly: true, secure: true, samesite: "Strict", "max-age": String(30 * 24 * 3600) });
     expect(cookies[ACCESS].value.split(".")).to.have.length(3);
     expect(cookies[REFRESH].value.split(".")).to.have.length(4);
   });

@@ -1,0 +1,97 @@
+// Regressions from a security review: each case once got past a rule of the spec.
+import cookieParser from "cookie-parser";
+import express from "express";
+import { expect } from "chai";
+import request from "supertest";
+import { createSessionRouter, MemoryStore, sessionGuard } from "../../lib/index.js";
+import { buildApp, expectError, login, me, MOUNT, PASSWORD, SECRET, setCookies } from "../http/app.js";
+import { fakeClock } from "../support/clock.js";
+
+describe("security regressions", () => {
+  it("a form body the app parsed before the router is still refused at login (login CSRF)", async () => {
+    const store = new MemoryStore({ sweepInterval: 0 });
+    const guard = sessionGuard({ store, secret: SECRET, transport: "cookie", now: fakeClock().now });
+    const app = express();
+    app.use(express.urlencoded({ extended: false }));
+    app.use(cookieParser());
+    app.use("/auth", createSessionRouter(guard, { authenticate: (req) => ({ userId: String(req.body.user) }) }));
+    const res = await request(app).post("/auth/login").type("form").send({ user: "attacker" });
+    expectError(res, 400, "invalid_request");
+    expect(res.headers["set-cookie"]).to.equal(undefined);
+    expect(store.size).to.equal(0);
+    // The same app still takes JSON.
+    expect((await request(app).post("/auth/login").send({ user: "alice" })).status).to.equal(200);
+    expect(store.size).to.equal(1);
+  });
+
+  it("user ids with lone surrogates cannot share keys: refused at login and by the manager", async () => {
+    const t = buildApp({ router: { authenticate: (req) => ({ userId: String(req.body.user) }) } });
+    const victim = await login(t, "bob\uD800@example.com".replace("\uD800", "\uD83D\uDE00"));
+    for (const user of ["bob\uD800@example.com", "bob\uDC00@example.com"]) {
+      const res = await request(t.app).post(`${MOUNT}/login`).set("content-type", "application/json").send(`{"user":${JSON.stringify(user)},"password":"${PASSWORD}"}`);
+      expectError(res, 400, "invalid_request");
+      let thrown: unknown;
+      try { await t.guard.sessions.list(user); } catch (err) { thrown = err; }
+      expect(thrown).to.be.instanceOf(TypeError);
+    }
+    expect((await me(t, victim.access_token)).status).to.equal(200);
+    expect((t.store as MemoryStore).size).to.equal(1);
+  });
+
+  it("an onError that throws on the asynchronous path reaches Express instead of hanging", async () => {
+    const t = buildApp({ guard: { onError: () => { throw new Error("onError failed"); } } });
+    const tokens = await login(t, "alice");
+    await t.guard.sessions.revokeAll("alice");
+    const res = await me(t, tokens.access_token).timeout(3000);
+    expect(res.status).to.equal(500);
+    expect(res.body).to.deep.equal({ error: "unexpected", message: "onError failed" });
+  });
+
+  it("a session id that is not valid percent-encoding is a JSON 400, not Express's HTML page", async () => {
+    const t = buildApp();
+    const tokens = await login(t, "alice");
+    for (const path of [`${MOUNT}/sessions/%`, `${MOUNT}/sessions/%E0%A4%A`]) {
+      const res = await request(t.app).delete(path).set("Authorization", `Bearer ${tokens.access_token}`);
+      expectError(res, 400, "invalid_request");
+    }
+    expect((await me(t, tokens.access_token)).status).to.equal(200);
+  });
+
+  it("logout of a session already ended still clears both cookies", async () => {
+    const t = buildApp({ guard: { transport: "cookie" } });
+    const res = await request(t.app).post(`${MOUNT}/login`).send({ user: "alice", password: PASSWORD });
+    const cookies = setCookies(res);
+    const header = Object.entries(cookies).map(([name, c]) => `${name}=${c.value}`).join("; ");
+    await t.guard.sessions.revokeAll("alice");
+    const out = await request(t.app).post(`${MOUNT}/logout`).set("Cookie", header).set("X-Requested-With", "fetch");
+    expectError(out, 401, "session_inactive", { tokenPresented: true });
+    const cleared = setCookies(out);
+    expect(Object.keys(cleared).sort()).to.deep.equal(Object.keys(cookies).sort());
+    for (const c of Object.values(cleared)) expect(c.value).to.equal("");
+    // A forged (CSRF-failing) logout clears nothing.
+    const forged = await request(t.app).post(`${MOUNT}/logout`).set("Cookie", header);
+    expectError(forged, 403, "csrf_failed");
+    expect(forged.headers["set-cookie"]).to.equal(undefined);
+  });
+
+  it("an empty access cookie beside a Bearer header is no conflict", async () => {
+    const t = buildApp({ guard: { transport: "both" } });
+    const tokens = await login(t, "alice");
+    const res = await me(t, tokens.access_token).set("Cookie", "__Host-sg-access=");
+    expect(res.status).to.equal(200);
+    expect(res.body.userId).to.equal("alice");
+  });
+
+  it("route names are the router's own, not inherited object keys", () => {
+    const guard = sessionGuard({ store: new MemoryStore({ sweepInterval: 0 }), secret: SECRET });
+    expect(() => createSessionRouter(guard, { authenticate: () => null, routes: { toString: "/x" } as never })).to.throw(TypeError, /routes\.toString/);
+  });
+
+  it("an access-token TTL that is not whole seconds is refused at construction, a short refreshSecret too", () => {
+    const base = { store: new MemoryStore({ sweepInterval: 0 }), secret: SECRET };
+    for (const accessTokenTtl of [1500, "90.5s", 500]) {
+      expect(() => sessionGuard({ ...base, accessTokenTtl })).to.throw(TypeError, /accessTokenTtl/);
+    }
+    expect(() => sessionGuard({ ...base, refreshSecret: "short" })).to.throw(TypeError, /refreshSecret/);
+  });
+});
