@@ -76,16 +76,31 @@ const DIGEST_CHARS = 22;
 
 const OPTION_NAMES = new Set(["client", "url", "prefix", "commandTimeout"]);
 const DEFAULT_COMMAND_TIMEOUT = 1000;
+/**
+ * Sends of the one-time `maxmemory-policy` check that may fail without an
+ * answer from Redis (client not ready yet, connection lost, timeout) before
+ * the store gives up on it. An error reply (CONFIG disabled or renamed, as
+ * on some managed Redis) is an answer: the check is then done.
+ */
+const POLICY_CHECK_SENDS = 3;
 
 /** Either client type, reduced to what the store calls. */
 type Client = Redis | Cluster;
 
-/** The script commands of either client; the `…Buffer` variants (untyped in ioredis) answer bulk strings as Buffers. */
+/** Keys and arguments of one script call, in the script's KEYS then ARGV order. */
+type ScriptArgs = (string | number)[];
+
+/**
+ * The script commands of either client; the `…Buffer` variants (untyped in
+ * ioredis) answer bulk strings as Buffers. ioredis flattens array arguments,
+ * so a script's keys and arguments are passed as the array they were built
+ * in, never spread into a copy.
+ */
 interface ScriptClient {
-  evalsha(...args: (string | number)[]): Promise<unknown>;
-  eval(...args: (string | number)[]): Promise<unknown>;
-  evalshaBuffer(...args: (string | number)[]): Promise<unknown>;
-  evalBuffer(...args: (string | number)[]): Promise<unknown>;
+  evalsha(sha: string, numberOfKeys: number, args: ScriptArgs): Promise<unknown>;
+  eval(source: string, numberOfKeys: number, args: ScriptArgs): Promise<unknown>;
+  evalshaBuffer(sha: string, numberOfKeys: number, args: ScriptArgs): Promise<unknown>;
+  evalBuffer(source: string, numberOfKeys: number, args: ScriptArgs): Promise<unknown>;
 }
 
 /**
@@ -117,8 +132,10 @@ export class RedisStore implements Store {
   readonly #pending: Promise<Client> | undefined;
   readonly #owned: boolean;
   readonly #commandTimeout: number;
-  /** Whether the maxmemory-policy check is still to be made. */
+  /** Whether the maxmemory-policy check is to be sent beside the next command. */
   #policyCheckDue: boolean;
+  /** Sends of that check that failed without an answer from Redis (see {@link POLICY_CHECK_SENDS}). */
+  #policyCheckFailures = 0;
   #closed = false;
 
   constructor(options: RedisStoreOptions) {
@@ -204,7 +221,7 @@ export class RedisStore implements Store {
    * With `raw`, bulk strings in the reply arrive as Buffers (records are
    * parsed by byte offsets, see {@link unpack}); otherwise as strings.
    */
-  #run(script: Script, args: (string | number)[], raw = false): Promise<unknown> {
+  #run(script: Script, args: ScriptArgs, raw = false): Promise<unknown> {
     const client = this.#client;
     if (client === undefined || (this.#owned && client.status !== "ready")) {
       if (this.#pending === undefined) return Promise.reject(new Error("RedisStore is closed"));
@@ -213,18 +230,28 @@ export class RedisStore implements Store {
     return this.#send(client, script, args, raw);
   }
 
-  #send(client: Client, script: Script, args: (string | number)[], raw: boolean): Promise<unknown> {
-    if (this.#policyCheckDue) {
-      this.#policyCheckDue = false;
-      checkEvictionPolicy(client);
-    }
+  #send(client: Client, script: Script, args: ScriptArgs, raw: boolean): Promise<unknown> {
+    if (this.#policyCheckDue) this.#checkPolicy(client);
     const c = client as unknown as ScriptClient;
-    const evalsha = raw ? c.evalshaBuffer : c.evalsha;
-    return evalsha.call(c, script.sha, script.numberOfKeys, ...args).catch((err: unknown) => {
+    const reply = raw ? c.evalshaBuffer(script.sha, script.numberOfKeys, args) : c.evalsha(script.sha, script.numberOfKeys, args);
+    return reply.catch((err: unknown) => {
       if (err instanceof Error && err.message.startsWith("NOSCRIPT")) {
-        return (raw ? c.evalBuffer : c.eval).call(c, script.source, script.numberOfKeys, ...args);
+        return raw ? c.evalBuffer(script.source, script.numberOfKeys, args) : c.eval(script.source, script.numberOfKeys, args);
       }
       throw err;
+    });
+  }
+
+  /**
+   * Sends the `maxmemory-policy` check beside the command about to be sent
+   * (never waited for: no extra round trip). It is done once Redis answered
+   * it, even with an error; a send that failed on the connection is retried
+   * with a later command, at most {@link POLICY_CHECK_SENDS} sends in all.
+   */
+  #checkPolicy(client: Client): void {
+    this.#policyCheckDue = false;
+    void checkEvictionPolicy(client).then((answered) => {
+      if (!answered && ++this.#policyCheckFailures < POLICY_CHECK_SENDS) this.#policyCheckDue = true;
     });
   }
 
@@ -243,10 +270,11 @@ export class RedisStore implements Store {
     return reply as string[];
   }
 
+  /** The record it resolves to has `claims`, `ip` and `userAgent` `""` (see {@link Store.check}); its `data` is decoded when first read. */
   async check(userId: string, sessionId: string, now: number, touchInterval: number): Promise<SessionRecord | null> {
     const base = userKeyBase(this.#prefix, userId);
-    const reply = (await this.#run(CHECK, [sessionKey(base, sessionId), indexKey(base), now, touchInterval, sessionId], true)) as Buffer | null;
-    return reply === null ? null : unpack(reply, sessionId, userId);
+    const reply = (await this.#run(CHECK, [sessionKey(base, sessionId), indexKey(base), now, touchInterval, sessionId], true)) as Buffer | [Buffer, Buffer] | null;
+    return reply === null ? null : unpackChecked(reply, sessionId, userId);
   }
 
   async rotate(input: RotateInput): Promise<RotateResult> {
@@ -347,7 +375,8 @@ export class RedisStore implements Store {
  * any unicode) can be mistaken for structure. Lua reads only the head it
  * needs with one `string.match`; `lu` comes first so that a touch rewrites
  * it without parsing further. Written here on create (`pack`) and by
- * `rotate-2.lua`; read whole only here (`unpack`).
+ * `rotate-2.lua`; read whole only here (`unpack`). `check-2.lua` answers only
+ * the head's first five fields and the data (`unpackChecked`).
  */
 const FORMAT = "1";
 /** `|` fields before the text: the version and 13 head fields. */
@@ -403,6 +432,73 @@ function unpack(value: Buffer, id: string, userId: string): SessionRecord {
     data: text(1),
     ip: text(2),
     userAgent: text(3),
+  };
+}
+
+/** Where the field {@link decimal} read last ended: the index of its `|`, or the length of the text. */
+let fieldEnd = 0;
+
+/**
+ * Reads the decimal field of `text` that starts at `from` and ends at the
+ * next `|` or the end (then at {@link fieldEnd}): `null` when it is empty,
+ * `NaN` when it holds anything but digits. Makes no string.
+ */
+function decimal(text: Buffer, from: number): number | null {
+  let n = 0;
+  let i = from;
+  for (; i < text.length; i++) {
+    const c = text[i];
+    if (c === BAR) break;
+    n = c >= 0x30 && c <= 0x39 ? n * 10 + (c - 0x30) : NaN;
+  }
+  fieldEnd = i;
+  return i === from ? null : n;
+}
+
+function isTime(n: number | null): n is number {
+  return n !== null && Number.isSafeInteger(n);
+}
+
+/**
+ * Parses check-2.lua's reply (see its header), `lu|ca|it|al|rm|<data>` or
+ * `[lu|ca|it|al|rm, <data>]`: the numbers are read from the bytes, and the
+ * data is decoded from UTF-8 only when the record's `data` is first read.
+ * The claims, IP and user agent are not in the reply and come back `""`.
+ */
+function unpackChecked(reply: Buffer | [Buffer, Buffer], id: string, userId: string): SessionRecord {
+  const apart = Array.isArray(reply);
+  const head = apart ? reply[0] : reply;
+  const lastUsedAt = decimal(head, 0);
+  const createdAt = decimal(head, fieldEnd + 1);
+  const idleTimeout = decimal(head, fieldEnd + 1);
+  const absoluteLifetime = decimal(head, fieldEnd + 1);
+  const rememberMe = decimal(head, fieldEnd + 1);
+  // The head ends the reply, or a `|` before the data follows it.
+  const ended = apart ? fieldEnd === head.length : fieldEnd < head.length;
+  if (!ended || !isTime(lastUsedAt) || !isTime(createdAt) || (idleTimeout !== null && !isTime(idleTimeout)) ||
+    (absoluteLifetime !== null && !isTime(absoluteLifetime)) || (rememberMe !== 0 && rememberMe !== 1)) {
+    throw new Error("RedisStore: a session record in Redis is not in a format this version reads");
+  }
+  const data = apart ? reply[1] : head;
+  const from = apart ? 0 : fieldEnd + 1;
+  let text: string | undefined = from === data.length ? "" : undefined;
+  return {
+    id,
+    userId,
+    createdAt,
+    lastUsedAt,
+    idleTimeout,
+    absoluteLifetime,
+    rememberMe: rememberMe === 1,
+    claims: "",
+    get data(): string {
+      return (text ??= data.toString("utf8", from));
+    },
+    set data(value: string) {
+      text = value;
+    },
+    ip: "",
+    userAgent: "",
   };
 }
 
@@ -467,15 +563,22 @@ function warnAboutClient(client: Client): void {
   }
 }
 
-/** Checks once, in the background, that Redis does not evict keys that have a TTL (all of ours do). */
-function checkEvictionPolicy(client: Client): void {
+/**
+ * Asks Redis for its `maxmemory-policy` and warns when it can evict keys
+ * that have a TTL (all of ours do). Never rejects: resolves to `true` when
+ * Redis answered (with the policy, or with an error reply such as CONFIG
+ * being disabled), `false` when the command failed without an answer (the
+ * client was not ready, the connection dropped, a timeout), so it can be
+ * sent again.
+ */
+function checkEvictionPolicy(client: Client): Promise<boolean> {
   let pending: Promise<unknown>;
   try {
     pending = (client as Redis).config("GET", "maxmemory-policy");
   } catch {
-    return;
+    return Promise.resolve(false);
   }
-  pending.then(
+  return pending.then(
     (reply) => {
       const policy = Array.isArray(reply) ? reply[1] : undefined;
       if (typeof policy === "string" && policy !== "noeviction") {
@@ -485,7 +588,9 @@ function checkEvictionPolicy(client: Client): void {
             "logging users out, or drop an index so that a global logout misses sessions. Set maxmemory-policy to noeviction.",
         );
       }
+      return true;
     },
-    () => {},
+    // ioredis rejects with a ReplyError when Redis answered with an error.
+    (err: unknown) => err instanceof Error && err.name === "ReplyError",
   );
 }

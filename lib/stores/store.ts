@@ -121,6 +121,12 @@ export interface Store {
    * and extends the record's expiry to its new deadline (and the index's, if
    * that is later); otherwise it writes nothing. The record returned carries
    * the new `lastUsedAt`.
+   *
+   * The guard needs only the record's times, deadlines, `rememberMe` and
+   * `data` (the claims come from the verified JWT), so a store may return
+   * `claims`, `ip` and `userAgent` as `""` here to keep the hot path light
+   * (RedisStore does; MemoryStore returns them as kept). `get`, `list` and
+   * `rotate` always return them.
    */
   check(userId: string, sessionId: string, now: number, touchInterval: number): Promise<SessionRecord | null>;
 

@@ -56,7 +56,7 @@ const PTTL_SLACK_MS = 1000;
 const REUSE_WINDOW = 10 * SECOND;
 /** Commands that write; a check that is not due for a touch runs none of them. */
 const WRITE_COMMANDS = [
-  "hset", "hmset", "hsetnx", "hdel", "hincrby", "del", "unlink", "set", "persist",
+  "hset", "hmset", "hsetnx", "hdel", "hincrby", "del", "unlink", "set", "setrange", "append", "persist",
   "expire", "pexpire", "expireat", "pexpireat", "zadd", "zrem", "zincrby",
   "zremrangebyscore", "zremrangebyrank",
 ];
@@ -64,6 +64,9 @@ const RECORD_FIELDS = [
   "id", "userId", "createdAt", "lastUsedAt", "idleTimeout", "absoluteLifetime",
   "rememberMe", "claims", "data", "ip", "userAgent",
 ] as const;
+
+/** Fields `check` may return as `""` (see `Store.check`). */
+const CHECK_MAY_BLANK = ["claims", "ip", "userAgent"] as const;
 
 /** User ids that must neither break a key nor mix with each other. */
 const AWKWARD_USER_IDS = [
@@ -168,6 +171,20 @@ export function describeStoreContract(factory: StoreFactory): void {
       const out: Record<string, unknown> = {};
       for (const name of RECORD_FIELDS) out[name] = record[name];
       return out as Partial<SessionRecord>;
+    }
+
+    /**
+     * A record from `check`: every contract field as expected, except that a
+     * store may return `claims`, `ip` and `userAgent` as `""` (store.ts).
+     */
+    function expectChecked(actual: SessionRecord | null, expected: SessionRecord): void {
+      expect(actual, "the record from check").to.not.equal(null);
+      const got = fields(actual)!;
+      for (const name of CHECK_MAY_BLANK) {
+        expect(got[name], `${name} from check`).to.be.oneOf(["", expected[name]]);
+        got[name] = expected[name];
+      }
+      expect(got).to.deep.equal(expected);
     }
 
     function sortedIds(records: Array<{ id: string }>): string[] {
@@ -281,7 +298,7 @@ export function describeStoreContract(factory: StoreFactory): void {
         const { record, evicted } = await create("alice");
         expect(evicted).to.deep.equal([]);
         expect(fields(await store.get("alice", record.id, clock.now()))).to.deep.equal(record);
-        expect(fields(await store.check("alice", record.id, clock.now(), MINUTE))).to.deep.equal(record);
+        expectChecked(await store.check("alice", record.id, clock.now(), MINUTE), record);
         const listed = await store.list("alice", clock.now());
         expect(listed.map(fields)).to.deep.equal([record]);
         expect(await open.held()).to.equal(1);
@@ -324,7 +341,7 @@ export function describeStoreContract(factory: StoreFactory): void {
           expect(sortedIds(listed), `sessions of ${JSON.stringify(userId.slice(0, 40))}`).to.deep.equal(sortedIds(records));
           for (const r of listed) expect(r.userId).to.equal(userId);
           for (const r of records) {
-            expect(fields(await store.check(userId, r.id, clock.now(), MINUTE))).to.deep.equal(r);
+            expectChecked(await store.check(userId, r.id, clock.now(), MINUTE), r);
             await expectIndex(userId, records);
             if (open.redis) expect(await open.redis.client.exists(sKey(userId, r.id))).to.equal(1);
           }
@@ -378,14 +395,14 @@ export function describeStoreContract(factory: StoreFactory): void {
         const { record } = await create("alice", { idleTimeout: HOUR });
         clock.advance(MINUTE - 1);
         const early = await store.check("alice", record.id, clock.now(), MINUTE);
-        expect(fields(early)).to.deep.equal(record);
+        expectChecked(early, record);
         expect(fields(await store.get("alice", record.id, clock.now()))).to.deep.equal(record);
         await expectIndex("alice", [record]);
 
         clock.advance(1);
         const touched = await store.check("alice", record.id, clock.now(), MINUTE);
         const expected = { ...record, lastUsedAt: clock.now() };
-        expect(fields(touched)).to.deep.equal(expected);
+        expectChecked(touched, expected);
         expect(fields(await store.get("alice", record.id, clock.now()))).to.deep.equal(expected);
         await expectIndex("alice", [expected]);
         await expectSessionTtl(expected);
@@ -400,12 +417,12 @@ export function describeStoreContract(factory: StoreFactory): void {
           const { client, url } = open.redis;
           const writesBefore = await commandCount(client, WRITE_COMMANDS);
           const { result, roundTrips } = await recordCommands(url, () => store.check("alice", record.id, clock.now(), MINUTE));
-          expect(fields(result)).to.deep.equal(record);
+          expectChecked(result, record);
           expect(roundTrips.map((c) => c.name), "round trips of one check").to.have.length(1);
           expect(await commandCount(client, WRITE_COMMANDS), "write commands run by a check with no touch due").to.equal(writesBefore);
           await expectSessionTtl(record, record.lastUsedAt); // not re-set relative to the later now
         } else {
-          expect(fields(await store.check("alice", record.id, clock.now(), MINUTE))).to.deep.equal(record);
+          expectChecked(await store.check("alice", record.id, clock.now(), MINUTE), record);
           await expectSessionTtl(record, record.lastUsedAt);
         }
         expect(fields(await store.get("alice", record.id, clock.now()))).to.deep.equal(record);
@@ -468,7 +485,7 @@ export function describeStoreContract(factory: StoreFactory): void {
         const { record } = await create("alice", { idleTimeout: HOUR });
         const { record: keeper } = await create("alice", { idleTimeout: DAY });
         clock.advance(HOUR - 1);
-        expect(fields(await store.check("alice", record.id, clock.now(), DAY))).to.deep.equal(record);
+        expectChecked(await store.check("alice", record.id, clock.now(), DAY), record);
         clock.advance(1); // deadline == now: dead
         expect(await store.check("alice", record.id, clock.now(), MINUTE)).to.equal(null);
         await expectGone(record);
@@ -521,7 +538,7 @@ export function describeStoreContract(factory: StoreFactory): void {
         clock.advance(10 * YEAR);
         expect(fields(await store.get("alice", record.id, clock.now()))).to.deep.equal(record);
         const touched = await store.check("alice", record.id, clock.now(), MINUTE);
-        expect(fields(touched)).to.deep.equal({ ...record, lastUsedAt: clock.now() });
+        expectChecked(touched, { ...record, lastUsedAt: clock.now() });
         await expectSessionTtl(touched!);
         await expectIndexTtl("alice", [touched!]);
         clock.advance(10 * YEAR);
@@ -587,6 +604,55 @@ export function describeStoreContract(factory: StoreFactory): void {
         clock.advance(10 * MINUTE);
         expect(sortedIds(await store.list("alice", clock.now()))).to.deep.equal(sortedIds([normal, later]));
         await expectIndexTtl("alice", [normal, later]);
+      });
+
+      // SPEC 3.2: the index has no expiry only while a forever session is in
+      // it. Each single-session way out of the store must give it one back
+      // when the forever session leaves, not only list and create.
+      const removals: Array<{ how: string; remove: (forever: SessionRecord) => Promise<void> }> = [
+        { how: "revoke", remove: async (f) => void expect(await store.revoke(f.userId, f.id, clock.now())).to.equal(true) },
+        { how: "rotate (a spent token reused)", remove: async (f) => void expect((await rotate(f, 0, "h0", "h1")).status).to.equal("reused") },
+        { how: "revokeByRefresh", remove: async (f) => void expect(await store.revokeByRefresh(f.userId, f.id, 1, "h1", clock.now())).to.equal(true) },
+        { how: "revokeIfCurrent", remove: async (f) => void expect(await store.revokeIfCurrent(f.userId, f.id, 1, "h1", clock.now())).to.not.equal(null) },
+      ];
+      for (const { how, remove } of removals) {
+        it(`gives the index an expiry again when ${how} removes its forever session, pruning dead entries`, async () => {
+          const { record: forever } = await create("alice", { idleTimeout: null, absoluteLifetime: null, rememberMe: true });
+          const { record: normal } = await create("alice", { idleTimeout: DAY, absoluteLifetime: 30 * DAY });
+          const { record: short } = await create("alice", { idleTimeout: HOUR });
+          clock.advance(MINUTE);
+          expect((await rotate(forever, 0, "h0", "h1")).status).to.equal("rotated");
+          if (open.redis) expect(await open.redis.client.pttl(iKey("alice")), "index while the forever session is in it").to.equal(-1);
+          clock.advance(2 * HOUR); // `short` is dead now, still indexed
+          await remove(forever);
+          await expectGone(forever);
+          await expectGone(short);
+          await expectIndex("alice", [normal]);
+          await expectIndexTtl("alice", [normal]); // normal's deadline − now, not persistent
+          expect((await store.list("alice", clock.now())).map(fields)).to.deep.equal([normal]);
+        });
+      }
+
+      it("keeps the index without expiry while another forever session remains, and drops it with the last session", async () => {
+        const { record: first } = await create("alice", { idleTimeout: null, absoluteLifetime: null });
+        const { record: second } = await create("alice", { idleTimeout: null, absoluteLifetime: null });
+        const { record: normal } = await create("alice", { idleTimeout: HOUR });
+        clock.advance(MINUTE);
+        expect(await store.revoke("alice", first.id, clock.now())).to.equal(true);
+        await expectIndex("alice", [second, normal]);
+        await expectIndexTtl("alice", [second, normal]); // still persistent
+        expect(await store.revoke("alice", second.id, clock.now())).to.equal(true);
+        await expectIndexTtl("alice", [normal]);
+        expect(await store.revoke("alice", normal.id, clock.now())).to.equal(true);
+        expect(await userKeys("alice")).to.deep.equal([]);
+
+        const { record: alone } = await create("bob", { idleTimeout: null, absoluteLifetime: null });
+        const { record: dead } = await create("bob", { idleTimeout: HOUR });
+        clock.advance(2 * HOUR);
+        expect(await store.revoke("bob", alone.id, clock.now())).to.equal(true);
+        await expectGone(dead);
+        expect(await userKeys("bob"), "an index left with only dead entries").to.deep.equal([]);
+        expect(await open.held()).to.equal(0);
       });
 
       it("list prunes dead entries and resets the index's expiry to the furthest live deadline", async () => {

@@ -12,6 +12,7 @@ import { expect } from "chai";
 import { Redis } from "ioredis";
 import { RedisStore } from "../../lib/stores/redis.js";
 import { indexKey, sessionKey, userKeyBase } from "../../lib/stores/keys.js";
+import * as scripts from "../../lib/stores/scripts/index.js";
 import type { SessionRecord } from "../../lib/stores/store.js";
 import { DAY, HOUR, MINUTE, SECOND, fakeClock } from "../support/clock.js";
 import { recordCommands, sharedRedis, spawnRedisNode, startRedis, type RedisNode } from "../support/redis-server.js";
@@ -89,6 +90,18 @@ function collectWarnings(): { codes: string[]; stop: () => void } {
   return { codes, stop: () => process.off("warning", listener) };
 }
 
+/** Counts the CONFIG commands the store sends through this (test-owned) client. */
+function countConfigCalls(client: Redis): () => number {
+  let calls = 0;
+  const target = client as unknown as { config: (...args: unknown[]) => Promise<unknown> };
+  const config = target.config.bind(client);
+  target.config = (...args: unknown[]) => {
+    calls++;
+    return config(...args);
+  };
+  return () => calls;
+}
+
 /** Lets pending `process.emitWarning` events (emitted on the next tick) arrive. */
 function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -132,17 +145,75 @@ describe("RedisStore (Redis only)", () => {
       clock.advance(30 * SECOND);
       const quiet = await recordCommands(node.url, () => store.check(USER, "s1", clock.now(), MINUTE));
       expect(quiet.roundTrips.map((c) => c.name)).to.deep.equal(["evalsha"]);
-      expect(quiet.commands.map((c) => c.name)).to.deep.equal(["evalsha", "get"]);
+      // A record this small is read whole by one GETRANGE.
+      expect(quiet.commands.map((c) => c.name)).to.deep.equal(["evalsha", "getrange"]);
       clock.advance(30 * SECOND);
       const before = await readPacked(redis, sessionKey(BASE, "s1"));
       const touch = await recordCommands(node.url, () => store.check(USER, "s1", clock.now(), MINUTE));
       expect(touch.roundTrips.map((c) => c.name)).to.deep.equal(["evalsha"]);
-      // One GET, one SET of the whole record with its new TTL, then the index.
-      expect(touch.commands.map((c) => c.name)).to.deep.equal(["evalsha", "get", "set", "pttl", "zadd", "pexpire"]);
-      const set = touch.commands.find((c) => c.name === "set")!;
-      expect(set.args.slice(2)).to.deep.equal(["PX", String(DAY)]);
+      // lu rewritten in place, the record's new TTL, then the index.
+      expect(touch.commands.map((c) => c.name)).to.deep.equal(["evalsha", "getrange", "setrange", "pexpire", "pttl", "zadd", "pexpire"]);
+      expect(touch.commands[2].args.slice(1)).to.deep.equal(["2", String(clock.now())]);
+      expect(touch.commands[3].args.slice(1)).to.deep.equal([String(DAY)]);
       expect(touch.result!.lastUsedAt).to.equal(clock.now());
       expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.deep.equal({ ...before, lu: String(clock.now()) });
+      expectPttl(await redis.pttl(sessionKey(BASE, "s1")), DAY);
+
+      // A longer record: its length (to validate it), then the data alone.
+      const data = JSON.stringify({ a: "x".repeat(300) });
+      await store.create({ record: record("s2", clock.now(), { data, claims: JSON.stringify({ c: "y".repeat(300) }) }), refreshHash: digest("b"), maxSessions: null, now: clock.now() });
+      await store.check(USER, "s2", clock.now(), MINUTE);
+      const longer = await recordCommands(node.url, () => store.check(USER, "s2", clock.now(), MINUTE));
+      expect(longer.commands.map((c) => c.name)).to.deep.equal(["evalsha", "getrange", "strlen", "getrange"]);
+      expect(longer.result!.data).to.equal(data);
+    });
+
+    it("check rewrites the whole record when lastUsedAt gains a digit, keeping everything else", async () => {
+      const clock = fakeClock(10 ** 13 - 2 * MINUTE); // 13 digits, 14 after the touch
+      const texts = { claims: `{"n":"${tricky("cl")}"}`, data: tricky("da"), ip: tricky("ip"), userAgent: tricky("ua") };
+      await store.create({ record: record("s1", clock.now(), texts), refreshHash: digest("a"), maxSessions: null, now: clock.now() });
+      await store.create({ record: record("f", clock.now(), { ...texts, idleTimeout: null, absoluteLifetime: null }), refreshHash: digest("f"), maxSessions: null, now: clock.now() });
+      const before = await readPacked(redis, sessionKey(BASE, "s1"));
+      clock.advance(2 * MINUTE);
+      const touched = await store.check(USER, "s1", clock.now(), MINUTE);
+      expect(touched).to.include({ lastUsedAt: 10 ** 13, data: texts.data });
+      expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.deep.equal({ ...before, lu: String(10 ** 13) });
+      expectPttl(await redis.pttl(sessionKey(BASE, "s1")), DAY);
+      expect(await store.check(USER, "f", clock.now(), MINUTE)).to.include({ lastUsedAt: 10 ** 13, data: texts.data });
+      expect(await redis.pttl(sessionKey(BASE, "f"))).to.equal(-1);
+      expect(await store.get(USER, "f", clock.now())).to.include({ ...texts, lastUsedAt: 10 ** 13 });
+    });
+
+    it("check answers only the numeric head and the data, never the claims, IP or user agent", async () => {
+      const clock = fakeClock();
+      const start = clock.now();
+      const data = JSON.stringify({ blob: "ü€😀|".repeat(2000) }); // 22 KB, multi-byte
+      const big = record("s1", start, { claims: JSON.stringify({ c: "c".repeat(2000) }), data, ip: tricky("ip"), userAgent: BROWSER_UA, rememberMe: true });
+      await store.create({ record: big, refreshHash: digest("a"), maxSessions: null, now: start });
+      const keys = [sessionKey(BASE, "s1"), INDEX];
+      // The script's own reply: [ "lu|ca|it|al|rm", data ] (check-2.lua's header).
+      const reply = await redis.eval(scripts.check.source, 2, ...keys, start, MINUTE, "s1");
+      expect(reply).to.deep.equal([`${start}|${start}|${DAY}|${30 * DAY}|1`, data]);
+      clock.advance(2 * MINUTE);
+      const touched = await redis.eval(scripts.check.source, 2, ...keys, clock.now(), MINUTE, "s1");
+      expect(touched).to.deep.equal([`${clock.now()}|${start}|${DAY}|${30 * DAY}|1`, data]);
+      // Data within the first bytes the script reads comes back in one string: head|data.
+      const small = record("s3", start, { data: '{"a":"|ü"}', claims: '{"role":"x"}', ip: "198.51.100.1", userAgent: "ua" });
+      await store.create({ record: small, refreshHash: digest("c"), maxSessions: null, now: start });
+      expect(await redis.eval(scripts.check.source, 2, sessionKey(BASE, "s3"), INDEX, start, MINUTE, "s3")).to.equal(`${start}|${start}|${DAY}|${30 * DAY}|0|{"a":"|ü"}`);
+      expect(await store.check(USER, "s3", start, MINUTE)).to.deep.equal({ ...small, claims: "", ip: "", userAgent: "" });
+      expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.include({ lu: String(clock.now()), cl: big.claims, da: data, ip: big.ip, ua: BROWSER_UA });
+
+      // The store's record: claims, ip and user agent "" (Store.check), data decoded when read.
+      clock.advance(2 * MINUTE);
+      const checked = await store.check(USER, "s1", clock.now(), MINUTE);
+      const expected = { ...big, lastUsedAt: clock.now(), claims: "", ip: "", userAgent: "" };
+      expect(checked).to.deep.equal(expected);
+      expect({ ...checked }).to.deep.equal(expected);
+      expect(JSON.parse(JSON.stringify(checked))).to.deep.equal(expected);
+      const empty = record("s2", clock.now(), { data: "", idleTimeout: null, absoluteLifetime: null });
+      await store.create({ record: empty, refreshHash: digest("b"), maxSessions: null, now: clock.now() });
+      expect(await store.check(USER, "s2", clock.now(), MINUTE)).to.deep.equal({ ...empty, claims: "", ip: "", userAgent: "" });
     });
 
     it("never stores a refresh digest the caller could present whole, nor the user id", async () => {
@@ -195,8 +266,10 @@ describe("RedisStore (Redis only)", () => {
       expect(await store.get(USER, "f|1", clock.now())).to.deep.equal(forever);
 
       clock.advance(2 * MINUTE);
-      expect(await store.check(USER, "s1", clock.now(), MINUTE)).to.deep.equal({ ...sliding, lastUsedAt: clock.now() });
-      expect(await store.check(USER, "f|1", clock.now(), MINUTE)).to.deep.equal({ ...forever, lastUsedAt: clock.now() });
+      // check returns the data but leaves out claims, ip and user agent (Store.check).
+      const blank = { claims: "", ip: "", userAgent: "" };
+      expect(await store.check(USER, "s1", clock.now(), MINUTE)).to.deep.equal({ ...sliding, ...blank, lastUsedAt: clock.now() });
+      expect(await store.check(USER, "f|1", clock.now(), MINUTE)).to.deep.equal({ ...forever, ...blank, lastUsedAt: clock.now() });
       expect(await redis.pttl(sessionKey(BASE, "f|1"))).to.equal(-1);
       const listed = await store.list(USER, clock.now());
       expect(listed.map((r) => r.id).sort()).to.deep.equal(["f|1", "s1"]);
@@ -233,8 +306,26 @@ describe("RedisStore (Redis only)", () => {
       }
       expect(error).to.be.instanceOf(Error);
       expect(await redis.get(key)).to.equal("2" + value.slice(1));
-      // A record whose lengths do not cover it exactly is refused by the parser in Node.
+      // A record whose lengths do not cover it exactly is refused: by check's
+      // script, and by the parser in Node for the operations that return it whole.
       await redis.set(key, value + "x");
+      error = undefined;
+      try {
+        await store.check(USER, "s1", clock.now(), MINUTE);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).to.be.instanceOf(Error).with.property("message").that.matches(/format/);
+      // The same for a record longer than what check reads at first.
+      await store.create({ record: record("s2", clock.now(), { claims: JSON.stringify({ c: "c".repeat(400) }) }), refreshHash: digest("b"), maxSessions: null, now: clock.now() });
+      await redis.append(sessionKey(BASE, "s2"), "x");
+      error = undefined;
+      try {
+        await store.check(USER, "s2", clock.now(), MINUTE);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).to.be.instanceOf(Error).with.property("message").that.matches(/format/);
       error = undefined;
       try {
         await store.get(USER, "s1", clock.now());
@@ -311,6 +402,35 @@ describe("RedisStore (Redis only)", () => {
       clock.advance(MINUTE);
       await store.check(USER, "s1", clock.now(), MINUTE);
       expectPttl(await redis.pttl(INDEX), DAY);
+    });
+
+    for (const op of ["check", "get"] as const) {
+      it(`${op} meeting a dead session gives back an expiry to an index whose forever session is gone`, async () => {
+        // An index left persistent although its forever session's record is
+        // gone (lost, or from a version that did not settle the index).
+        const clock = fakeClock();
+        const forever = record("f", clock.now(), { idleTimeout: null, absoluteLifetime: null });
+        await store.create({ record: forever, refreshHash: digest("f"), maxSessions: null, now: clock.now() });
+        await store.create({ record: record("short", clock.now(), { idleTimeout: HOUR }), refreshHash: digest("s"), maxSessions: null, now: clock.now() });
+        await store.create({ record: record("long", clock.now()), refreshHash: digest("l"), maxSessions: null, now: clock.now() });
+        await redis.del(sessionKey(BASE, "f"));
+        expect(await redis.pttl(INDEX)).to.equal(-1);
+        clock.advance(2 * HOUR);
+        expect(op === "check" ? await store.check(USER, "short", clock.now(), MINUTE) : await store.get(USER, "short", clock.now())).to.equal(null);
+        expect(await redis.zrange(INDEX, 0, -1)).to.deep.equal(["long"]);
+        expectPttl(await redis.pttl(INDEX), DAY - 2 * HOUR);
+      });
+    }
+
+    it("a check of a live session leaves a persistent index alone (no extra work on the hot path)", async () => {
+      const clock = fakeClock();
+      await store.create({ record: record("f", clock.now(), { idleTimeout: null, absoluteLifetime: null }), refreshHash: digest("f"), maxSessions: null, now: clock.now() });
+      await store.create({ record: record("s1", clock.now()), refreshHash: digest("a"), maxSessions: null, now: clock.now() });
+      await store.check(USER, "s1", clock.now(), MINUTE); // loads the script
+      clock.advance(2 * MINUTE);
+      const touch = await recordCommands(node.url, () => store.check(USER, "s1", clock.now(), MINUTE));
+      expect(touch.commands.map((c) => c.name)).to.deep.equal(["evalsha", "getrange", "setrange", "pexpire", "pttl", "zadd"]);
+      expect(await redis.pttl(INDEX)).to.equal(-1);
     });
 
     it("revokeAll leaves the index expiring with the session it kept, or deletes it", async () => {
@@ -417,6 +537,86 @@ describe("RedisStore (Redis only)", () => {
       } finally {
         warnings.stop();
         client.disconnect();
+        await own.stop();
+      }
+    });
+
+    it("makes the maxmemory-policy check once the client can send it, not losing it to a first failed command", async () => {
+      const own = await startRedis({ args: ["--maxmemory-policy", "allkeys-lru"] });
+      const client = new Redis(own.url, { enableOfflineQueue: false, commandTimeout: 2000, lazyConnect: true });
+      const sent = countConfigCalls(client);
+      const warnings = collectWarnings();
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+      process.on("unhandledRejection", onUnhandled);
+      try {
+        const evicting = new RedisStore({ client });
+        // Not connected yet: the command fails, and the check sent beside it too.
+        let error: unknown;
+        try {
+          await evicting.get(USER, "s1", Date.now());
+        } catch (err) {
+          error = err;
+        }
+        expect(error).to.be.instanceOf(Error);
+        if (client.status !== "ready") await new Promise((resolve) => client.once("ready", resolve)); // that command started the connect
+        expect(await evicting.get(USER, "s1", Date.now())).to.equal(null);
+        await client.ping(); // the CONFIG GET reply precedes this one on the connection
+        await settle();
+        expect(sent()).to.equal(2);
+        expect(warnings.codes.filter((c) => c === "SESSION_GUARD_REDIS_EVICTION_POLICY")).to.have.length(1);
+        // Done: never sent again.
+        expect(await evicting.get(USER, "s1", Date.now())).to.equal(null);
+        expect(sent()).to.equal(2);
+        await settle();
+        expect(unhandled).to.deep.equal([]);
+      } finally {
+        process.off("unhandledRejection", onUnhandled);
+        warnings.stop();
+        client.disconnect();
+        await own.stop();
+      }
+    });
+
+    it("takes an error reply to the maxmemory-policy check (CONFIG not allowed) as its answer, and gives up on a client that never connects", async () => {
+      const own = await startRedis();
+      const admin = new Redis(own.url, { enableOfflineQueue: false, commandTimeout: 2000, lazyConnect: true });
+      try {
+        await admin.connect();
+        // A user that may do anything but CONFIG, as on some managed Redis.
+        await admin.call("ACL", "SETUSER", "app", "on", ">secret", "~*", "+@all", "-config");
+        const client = new Redis(own.url, { username: "app", password: "secret", enableOfflineQueue: false, commandTimeout: 2000, lazyConnect: true });
+        try {
+          await client.connect();
+          const store = new RedisStore({ client });
+          for (let i = 0; i < 3; i++) expect(await store.get(USER, "s1", Date.now())).to.equal(null);
+          await client.ping();
+          const stats = await admin.info("commandstats");
+          expect(/cmdstat_config\|get:.*rejected_calls=(\d+)/.exec(stats)?.[1], "CONFIG sends refused").to.equal("1");
+        } finally {
+          client.disconnect();
+        }
+
+        // A client that never connects: every command fails; the check is sent a few times, then no more.
+        const gone = await startRedis();
+        await gone.stop();
+        const never = new Redis(gone.url, { enableOfflineQueue: false, commandTimeout: 500, lazyConnect: true, retryStrategy: () => 50 });
+        never.on("error", () => {});
+        const sent = countConfigCalls(never);
+        const store = new RedisStore({ client: never });
+        for (let i = 0; i < 10; i++) {
+          let error: unknown;
+          try {
+            await store.get(USER, "s1", Date.now());
+          } catch (err) {
+            error = err;
+          }
+          expect(error).to.be.instanceOf(Error);
+        }
+        expect(sent()).to.equal(3);
+        never.disconnect();
+      } finally {
+        admin.disconnect();
         await own.stop();
       }
     });

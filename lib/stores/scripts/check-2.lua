@@ -1,8 +1,14 @@
 --[[
   check: the guard's per-request session check, with an optional touch.
 
-  The hot path: one EVALSHA running one GET, and no write unless the touch
-  is due. Only the numeric head of the record is parsed (one string.match).
+  The hot path: one EVALSHA, and no write unless the touch is due. The
+  reply carries only what the guard needs: the numeric head and the data,
+  never the claims (the JWT carries them), the IP or the user agent. Nor
+  does the script read more than it needs: every byte brought into Lua
+  costs (about as much as a redis.call per 1-2 KB), so it reads the first
+  HEAD_MAX bytes with one GETRANGE (a typical record whole), parses the head
+  with one string.match, and only when the record is longer: its length
+  (STRLEN, to validate it) and the data alone (a second GETRANGE).
 
   Record format (one Redis string per session; see redis.ts, `pack`):
     1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
@@ -13,31 +19,106 @@
   ncl nda nip nua the lengths in BYTES of claims, data, ip and user agent,
   which follow the head's 14th "|" back to back. The head holds only digits,
   base64url and "|", so no content of the text fields can be mistaken for
-  it.
+  it. The head is at most about 240 bytes (numbers of up to 16 digits, two
+  22-character digests); this script reads its first HEAD_MAX bytes.
 
   KEYS[1]  the session record          <prefix>{<uid>}:s:<sid>
   KEYS[2]  the user's index            <prefix>{<uid>}:i
            (both carry the user's hash tag: one slot, Redis Cluster safe)
+           Removing the session settles the index's expiry (settleIndex
+           below), reading the user's other records at KEYS[1] less the sid,
+           plus their ids: the same hash tag, so the same slot.
 
   ARGV[1]  now            epoch ms from the caller's clock (never Redis TIME)
   ARGV[2]  touchInterval  ms; lastUsedAt is written only when now - lu >= this
   ARGV[3]  sid            the session id (the index member)
 
-  Reply:
-    nil     no live session (absent; or dead, and then deleted and unindexed)
-    string  the record, lu already moved to now when touched
+  Reply (read by redis.ts, `unpackChecked`), where head is
+  "lu|ca|it|al|rm", the record's first five head fields (lu already moved
+  to now when touched), and data the record's data (nda bytes, maybe none):
+    nil               no live session (absent; or dead, and then deleted
+                      and unindexed)
+    string            head .. "|" .. data, when the data lies within the
+                      first HEAD_MAX bytes (one short string to return)
+    { head, data }    when the data was read apart (no copy of it is made)
 
-  A touch rewrites lu (everything after it is copied as it is) with one
-  SET: the record then expires at its new deadline min(lu + it, ca + al)
-  (PX), or keeps having no expiry for a forever session (it = al = "",
-  KEEPTTL); the index is extended to that deadline only if it expires
-  earlier (a persistent index, a forever session's, stays so).
+  A touch rewrites lu in place with SETRANGE when the new value has as many
+  digits as the old (every epoch ms from 2001 to 2286 has 13), else with a
+  GET and a SET of the whole record (everything after lu copied as it is).
+  The record then expires at its new deadline min(lu + it, ca + al)
+  (PEXPIRE), or keeps having no expiry for a forever session (it = al =
+  ""); the index is extended to that deadline only if it expires earlier (a
+  persistent index, a forever session's, stays so).
 ]]
 local now = tonumber(ARGV[1])
-local v = redis.call('GET', KEYS[1])
-if not v then return nil end
-local lu, rest, ca, it, al = string.match(v, '^1|([^|]*)()|([^|]*)|([^|]*)|([^|]*)|')
-if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
+
+-- Removing a session may leave the index without an expiry that no forever
+-- session justifies any more (SPEC 3.2): the index is made persistent while
+-- a forever session is in it, and that one may be the session just removed.
+-- Called right after a ZREM that removed a member. Only an index with no
+-- TTL (PTTL -1) is looked at; it gets the expiry create and list would give
+-- it: none while a forever session remains, else the furthest deadline of
+-- its live sessions (dead and missing ones are pruned on the way); an index
+-- left empty is deleted. O(sessions of the user), bounded by maxSessions.
+-- The other sessions' keys are built as base .. id, base being KEYS[1]
+-- without the session id (same hash tag: same slot). The same function is
+-- in every script that removes a single session.
+local function settleIndex(idx, base, now)
+  if redis.call('PTTL', idx) ~= -1 then return end
+  local furthest
+  for _, id in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
+    local key = base .. id
+    local v = redis.call('GET', key)
+    if not v then
+      redis.call('ZREM', idx, id)
+    else
+      local lu, ca, it, al = string.match(v, '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
+      -- A record this version cannot read: leave the index as it is.
+      if not lu then return end
+      local d
+      if it ~= '' then d = tonumber(lu) + tonumber(it) end
+      if al ~= '' then
+        local a = tonumber(ca) + tonumber(al)
+        if d == nil or a < d then d = a end
+      end
+      -- A forever session remains: the index stays persistent.
+      if d == nil then return end
+      if d <= now then
+        redis.call('DEL', key)
+        redis.call('ZREM', idx, id)
+      elseif furthest == nil or d > furthest then
+        furthest = d
+      end
+    end
+  end
+  if furthest == nil then
+    redis.call('DEL', idx)
+  else
+    redis.call('PEXPIRE', idx, furthest - now)
+  end
+end
+
+-- Deletes the session's record and unindexes it, settling the index's expiry.
+local function remove(key, idx, sid, now)
+  redis.call('DEL', key)
+  if redis.call('ZREM', idx, sid) == 1 then
+    settleIndex(idx, string.sub(key, 1, #key - #sid), now)
+  end
+end
+local HEAD_MAX = 256
+local h = redis.call('GETRANGE', KEYS[1], 0, HEAD_MAX - 1)
+if h == '' then return nil end -- no such key (a record is never empty)
+local lu, rest, ca, it, al, rm, ncl, nda, nip, nua, text = string.match(h,
+  '^1|([^|]*)()|([^|]*)|([^|]*)|([^|]*)|([^|]*)|[^|]*|[^|]*|[^|]*|[^|]*|([^|]*)|([^|]*)|([^|]*)|([^|]*)|()')
+if lu then
+  ncl, nda, nip, nua = tonumber(ncl), tonumber(nda), tonumber(nip), tonumber(nua)
+end
+-- text is where the text fields start (1-based): their lengths must cover
+-- the record exactly (h is all of it when shorter than HEAD_MAX).
+local size = nua and ncl and nda and nip and text - 1 + ncl + nda + nip + nua
+if not size or size ~= (#h < HEAD_MAX and #h or redis.call('STRLEN', KEYS[1])) then
+  return redis.error_reply('ERR session-guard: unknown session record format')
+end
 
 local function deadline(last)
   local d
@@ -49,28 +130,50 @@ local function deadline(last)
   return d
 end
 
-lu = tonumber(lu)
-local d = deadline(lu)
+local d = deadline(tonumber(lu))
 if d ~= nil and d <= now then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], ARGV[3])
+  remove(KEYS[1], KEYS[2], ARGV[3], now)
   return nil
 end
 
-if now - lu >= tonumber(ARGV[2]) then
-  v = '1|' .. ARGV[1] .. string.sub(v, rest)
-  d = deadline(now)
-  if d == nil then
-    redis.call('SET', KEYS[1], v, 'KEEPTTL')
+-- Read before a touch, which may move it. Data within h is sliced from
+-- it; longer data is read alone, and later returned as it came: making a
+-- copy of it in Lua would cost as much as reading it.
+local data = ''
+local apart = false
+if nda > 0 then
+  local from = text + ncl -- 1-based position of the data
+  if from + nda - 1 <= #h then
+    data = string.sub(h, from, from + nda - 1)
   else
-    redis.call('SET', KEYS[1], v, 'PX', d - now)
+    data = redis.call('GETRANGE', KEYS[1], from - 1, from + nda - 2)
+    apart = true
   end
+end
+
+if now - tonumber(lu) >= tonumber(ARGV[2]) then
+  d = deadline(now)
+  if #ARGV[1] == #lu then
+    redis.call('SETRANGE', KEYS[1], 2, ARGV[1]) -- lu starts after "1|"; SETRANGE keeps the TTL
+    if d ~= nil then redis.call('PEXPIRE', KEYS[1], d - now) end
+  else
+    local v = '1|' .. ARGV[1] .. string.sub(redis.call('GET', KEYS[1]), rest)
+    if d == nil then
+      redis.call('SET', KEYS[1], v, 'KEEPTTL')
+    else
+      redis.call('SET', KEYS[1], v, 'PX', d - now)
+    end
+  end
+  lu = ARGV[1]
   local ttl = redis.call('PTTL', KEYS[2])
-  redis.call('ZADD', KEYS[2], ARGV[1], ARGV[3])
+  redis.call('ZADD', KEYS[2], lu, ARGV[3])
   -- ttl -1: persistent index (a forever session lives there): keep it so.
   -- ttl -2: the index was missing and ZADD just made it: give it a TTL.
   if d ~= nil and (ttl == -2 or (ttl >= 0 and ttl < d - now)) then
     redis.call('PEXPIRE', KEYS[2], d - now)
   end
 end
-return v
+
+local head = lu .. '|' .. ca .. '|' .. it .. '|' .. al .. '|' .. rm
+if apart then return { head, data } end
+return head .. '|' .. data
