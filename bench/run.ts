@@ -190,6 +190,8 @@ async function main() {
   const micro = await runChild("micro.ts");
   console.log("heap per MemoryStore session…");
   const heap = await runChild("heap.ts", ["--expose-gc"]);
+  console.log("the middleware alone…");
+  const middleware = await runChild("middleware.ts");
   admin.disconnect();
   await redis.stop();
 
@@ -230,6 +232,7 @@ async function main() {
     ...[...revokeRows].map(([n, ms]) => `| \`revokeAll\` of one user's ${fmt(n)} sessions${ms.length > 1 ? ` (median of ${ms.length})` : ""} | ${fmt(median(ms), 1)} ms |`),
     ...loginRows,
     `| heap per MemoryStore session (${fmt(heap.sessions)} typical sessions, after GC) | ${fmt(heap.bytesPerSession)} B |`,
+    `| the middleware alone, in process, µs per call (session-guard with MemoryStore / express-jwt, same HS256 token) | ${middleware.guardUs.toFixed(1)} / ${middleware.expressJwtUs.toFixed(1)} µs |`,
   ].join("\n");
   const perRound = [
     "| round | " + VARIANTS.join(" | ") + " |",
@@ -242,7 +245,7 @@ async function main() {
 
   const stamp = new Date().toISOString();
   mkdirSync(`${BENCH_DIR}.results`, { recursive: true });
-  writeFileSync(`${BENCH_DIR}.results/${stamp.replace(/[:.]/g, "-")}.json`, JSON.stringify({ stamp, config, machine, packages, summary, sgVsSession, rounds, commandsByName, micro, heap }, null, 2));
+  writeFileSync(`${BENCH_DIR}.results/${stamp.replace(/[:.]/g, "-")}.json`, JSON.stringify({ stamp, config, machine, packages, summary, sgVsSession, rounds, commandsByName, micro, heap, middleware }, null, 2));
 
   if (!config.quick) {
     const md = `# Benchmarks
