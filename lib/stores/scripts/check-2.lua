@@ -52,6 +52,7 @@
 ]]
 local now = tonumber(ARGV[1])
 
+--!include deadline.lua
 --!include remove-session.lua
 local HEAD_MAX = 256
 local h = redis.call('GETRANGE', KEYS[1], 0, HEAD_MAX - 1)
@@ -68,15 +69,7 @@ if not size or size ~= (#h < HEAD_MAX and #h or redis.call('STRLEN', KEYS[1])) t
   return redis.error_reply('ERR session-guard: unknown session record format')
 end
 
-local function deadline(last)
-  local d
-  if it ~= '' then d = last + tonumber(it) end
-  if al ~= '' then
-    local a = tonumber(ca) + tonumber(al)
-    if d == nil or a < d then d = a end
-  end
-  return d
-end
+local function deadline(last) return deadlineOf(last, ca, it, al) end
 
 local d = deadline(tonumber(lu))
 if d ~= nil and d <= now then

@@ -37,22 +37,13 @@
   a forever session); the index at the furthest deadline among its
   remaining sessions, or persistent when a forever session is among them.
 ]]
+--!include deadline.lua
 local now = tonumber(ARGV[1])
 local sid = ARGV[2]
 local idx = KEYS[2]
 local base = KEYS[3]
 
 local HEAD = '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|'
-
-local function deadline(lu, ca, it, al)
-  local d
-  if it ~= '' then d = tonumber(lu) + tonumber(it) end
-  if al ~= '' then
-    local a = tonumber(ca) + tonumber(al)
-    if d == nil or a < d then d = a end
-  end
-  return d
-end
 
 -- Prune: lowest score (least recently used) first.
 local members = redis.call('ZRANGE', idx, 0, -1)
@@ -67,7 +58,7 @@ for _, id in ipairs(members) do
     else
       local lu, ca, it, al = string.match(v, HEAD)
       if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
-      local d = deadline(lu, ca, it, al)
+      local d = deadlineOf(lu, ca, it, al)
       if d ~= nil and d <= now then
         redis.call('DEL', key)
         redis.call('ZREM', idx, id)
@@ -98,7 +89,7 @@ end
 local record = ARGV[4]
 local lu0, ca0, it0, al0 = string.match(record, HEAD)
 if not lu0 then return redis.error_reply('ERR session-guard: unknown session record format') end
-local d0 = deadline(lu0, ca0, it0, al0)
+local d0 = deadlineOf(lu0, ca0, it0, al0)
 if d0 ~= nil and d0 <= now then
   redis.call('DEL', KEYS[1])
   redis.call('ZREM', idx, sid)

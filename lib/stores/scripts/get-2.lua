@@ -22,18 +22,14 @@
 ]]
 local now = tonumber(ARGV[1])
 
+--!include deadline.lua
 --!include remove-session.lua
 local v = redis.call('GET', KEYS[1])
 if not v then return nil end
 local lu, ca, it, al = string.match(v, '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
 if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
 
-local d
-if it ~= '' then d = tonumber(lu) + tonumber(it) end
-if al ~= '' then
-  local a = tonumber(ca) + tonumber(al)
-  if d == nil or a < d then d = a end
-end
+local d = deadlineOf(lu, ca, it, al)
 if d ~= nil and d <= now then
   remove(KEYS[1], KEYS[2], ARGV[2], now)
   return nil

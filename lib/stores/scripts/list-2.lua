@@ -22,6 +22,7 @@
   persistent when a forever session is among them; an index left empty is
   gone (Redis drops an empty sorted set).
 ]]
+--!include deadline.lua
 local now = tonumber(ARGV[1])
 local idx = KEYS[1]
 local base = KEYS[2]
@@ -39,12 +40,7 @@ for _, id in ipairs(members) do
   else
     local lu, ca, it, al = string.match(v, '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
     if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
-    local d
-    if it ~= '' then d = tonumber(lu) + tonumber(it) end
-    if al ~= '' then
-      local a = tonumber(ca) + tonumber(al)
-      if d == nil or a < d then d = a end
-    end
+    local d = deadlineOf(lu, ca, it, al)
     if d ~= nil and d <= now then
       redis.call('DEL', key)
       redis.call('ZREM', idx, id)

@@ -22,6 +22,7 @@
 ]]
 local now = tonumber(ARGV[1])
 
+--!include deadline.lua
 --!include remove-session.lua
 local v = redis.call('GET', KEYS[1])
 remove(KEYS[1], KEYS[2], ARGV[2], now)
@@ -29,11 +30,6 @@ if not v then return 0 end
 local lu, ca, it, al = string.match(v, '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
 if not lu then return 1 end -- unreadable: deleted all the same, counted live
 
-local d
-if it ~= '' then d = tonumber(lu) + tonumber(it) end
-if al ~= '' then
-  local a = tonumber(ca) + tonumber(al)
-  if d == nil or a < d then d = a end
-end
+local d = deadlineOf(lu, ca, it, al)
 if d ~= nil and d <= now then return 0 end
 return 1

@@ -23,6 +23,7 @@
   deadline (persistent if it is a forever session); an index left empty is
   deleted.
 ]]
+--!include deadline.lua
 local now = tonumber(ARGV[1])
 local idx = KEYS[1]
 local base = KEYS[2]
@@ -42,11 +43,7 @@ for _, id in ipairs(members) do
     local lu, ca, it, al = string.match(v, '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
     if lu then
       readable = true
-      if it ~= '' then d = tonumber(lu) + tonumber(it) end
-      if al ~= '' then
-        local a = tonumber(ca) + tonumber(al)
-        if d == nil or a < d then d = a end
-      end
+      d = deadlineOf(lu, ca, it, al)
     end
     alive = d == nil or d > now
   end

@@ -53,6 +53,7 @@
 ]]
 local now = tonumber(ARGV[1])
 
+--!include deadline.lua
 --!include remove-session.lua
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
@@ -60,15 +61,7 @@ local lu, ca, it, al, rm, g, rt, rc, rp, ncl, nda, text = string.match(v,
   '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|[^|]*|[^|]*|()')
 if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
 
-local function deadline(last)
-  local d
-  if it ~= '' then d = last + tonumber(it) end
-  if al ~= '' then
-    local a = tonumber(ca) + tonumber(al)
-    if d == nil or a < d then d = a end
-  end
-  return d
-end
+local function deadline(last) return deadlineOf(last, ca, it, al) end
 
 local d = deadline(tonumber(lu))
 if d ~= nil and d <= now then

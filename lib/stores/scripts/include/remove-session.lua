@@ -25,12 +25,7 @@ local function settleIndex(idx, base, now)
       local lu, ca, it, al = string.match(v, '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
       -- A record this version cannot read: leave the index as it is.
       if not lu then return end
-      local d
-      if it ~= '' then d = tonumber(lu) + tonumber(it) end
-      if al ~= '' then
-        local a = tonumber(ca) + tonumber(al)
-        if d == nil or a < d then d = a end
-      end
+      local d = deadlineOf(lu, ca, it, al)
       -- A forever session remains: the index stays persistent.
       if d == nil then return end
       if d <= now then
