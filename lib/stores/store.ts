@@ -40,17 +40,12 @@ export interface SessionRecord {
   userAgent: string;
 }
 
-/**
- * The refresh-token state of a session. Refresh tokens form a hash chain
- * (see `tokens/refresh.ts`): the store keeps only SHA-256 digests, never a
- * token, so a copy of the store does not let anyone refresh.
+/*
+ * Refresh tokens (see `tokens/refresh.ts`) reach a store only as SHA-256
+ * digests, never as tokens: it keeps the digests of the current and the
+ * previous token and the current generation, so a copy of the store does not
+ * let anyone refresh.
  */
-export interface RefreshState {
-  /** Generation of the current (unspent) refresh token, starting at 0. */
-  generation: number;
-  /** base64url SHA-256 digest of the current refresh token. */
-  currentHash: string;
-}
 
 /** What `create` is given. */
 export interface CreateInput {
@@ -91,8 +86,9 @@ export interface RotateInput {
  *   window: the store has revoked (deleted) the session.
  * - `stale`: the presented generation is older than current − 1; the store
  *   cannot tell by itself whether the token was ever issued, so it changes
- *   nothing and reports `currentGeneration`; the caller walks the chain
- *   forward and, if it reaches the current digest, calls `revokeIfCurrent`.
+ *   nothing and reports `currentGeneration`; the caller, which can (the
+ *   token's MAC), computes the current token's digest and calls
+ *   `revokeIfCurrent`.
  * - `invalid`: no live session, wrong digest, or a future generation.
  *   Nothing changes.
  */
@@ -135,7 +131,8 @@ export interface Store {
 
   /**
    * Revokes the session if its current refresh generation and digest are
-   * exactly these (the caller proved a stale token belongs to this chain).
+   * exactly these (the caller proved a stale token genuine, and computed the
+   * current token's digest).
    * Resolves to the revoked record, or `null` when nothing matched.
    */
   revokeIfCurrent(userId: string, sessionId: string, generation: number, currentHash: string, now: number): Promise<SessionRecord | null>;

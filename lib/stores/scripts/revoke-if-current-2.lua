@@ -1,7 +1,7 @@
 --[[
   revoke-if-current: revoke the session if its current refresh generation
-  and digest are exactly these (the caller walked a stale token's chain
-  forward to the current digest, proving the token belongs to this chain).
+  and digest are exactly these (the caller proved a stale token genuine by
+  its MAC and computed the digest of the session's current token).
 
   Only digests of refresh tokens reach Redis, never a token (the first 22
   base64url characters, 132 bits, of their SHA-256); they are compared with
