@@ -251,6 +251,9 @@ export function resolveOptions(options: SessionGuardOptions): ResolvedConfig {
     if (options[name] !== undefined && typeof options[name] !== "function") throw new TypeError(`session-guard: \`${name}\` must be a function`);
   }
 
+  const storeTimeout = parseDuration("storeTimeout", orDefault(options.storeTimeout, "1s"));
+  if (storeTimeout > MAX_TIMER_MS) throw new TypeError(`session-guard: \`storeTimeout\` must be at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest timer Node runs`);
+
   let store = options.store;
   if (store === undefined) {
     warnOnce("SESSION_GUARD_MEMORY_STORE", "session-guard: no `store` given, so sessions live in this process's memory (MemoryStore). Pass `store: new RedisStore({ client })` to share sessions between processes and keep them across restarts.");
@@ -279,10 +282,10 @@ export function resolveOptions(options: SessionGuardOptions): ResolvedConfig {
     csrfHeader: csrfHeader.toLowerCase(),
     getToken: options.getToken,
     requestProperty,
-    storeTimeout: parseDuration("storeTimeout", orDefault(options.storeTimeout, "1s")),
+    storeTimeout,
     onStoreError,
     onError: options.onError,
-    now: orDefault(options.now, Date.now),
+    now: options.now === undefined ? Date.now : wholeMilliseconds(options.now),
   });
 }
 
@@ -355,6 +358,14 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length]!;
+}
+
+/** Node's longest timer: a longer delay fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A user clock made to give whole milliseconds, as every store and TTL expects. */
+function wholeMilliseconds(now: () => number): () => number {
+  return () => Math.floor(now());
 }
 
 /** `value`, or `fallback` when the option was left out (`null` is kept, so it can be rejected). */

@@ -171,7 +171,7 @@ export class SessionManager {
     checkUserId(userId);
     const rememberMe = options.rememberMe === true && this.#config.allowRememberMe;
     const claims = options.claims ?? {};
-    if (typeof claims !== "object" || claims === null || Array.isArray(claims)) throw new TypeError("session-guard: `claims` must be a plain object");
+    if (typeof claims !== "object" || claims === null || Array.isArray(claims)) throw new SessionPayloadError("session-guard: `claims` must be a plain object");
     const claimsText = jsonText("claims", claims, MAX_CLAIMS_JSON);
     const dataText = options.data === undefined ? "" : jsonText("data", options.data, MAX_DATA_JSON);
     const now = this.#config.now();
@@ -450,11 +450,18 @@ function checkUserId(userId: unknown): asserts userId is string {
   }
 }
 
+/**
+ * Claims or data a session cannot keep (not JSON, or too large). A
+ * `TypeError` for the programmatic API; the router answers it with a 400,
+ * since such values may come from user input.
+ */
+export class SessionPayloadError extends TypeError {}
+
 function jsonText(name: string, value: unknown, max: number): string {
   let text: string | undefined;
   try { text = JSON.stringify(value); } catch { text = undefined; }
-  if (text === undefined) throw new TypeError(`session-guard: \`${name}\` must be JSON-serialisable`);
-  if (text.length > max) throw new TypeError(`session-guard: \`${name}\` is ${text.length} characters of JSON; at most ${max} are kept with a session`);
+  if (text === undefined) throw new SessionPayloadError(`session-guard: \`${name}\` must be JSON-serialisable`);
+  if (text.length > max) throw new SessionPayloadError(`session-guard: \`${name}\` is ${text.length} characters of JSON; at most ${max} are kept with a session`);
   return text;
 }
 

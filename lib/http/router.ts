@@ -7,7 +7,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { SessionError } from "../errors.js";
 import type { AccessClaims } from "../tokens/access.js";
-import { isUsableUserId, MAX_USER_ID_BYTES, toJson, type SessionHandle, type SessionManager, type TokenSet } from "../sessions.js";
+import { isUsableUserId, MAX_USER_ID_BYTES, SessionPayloadError, toJson, type SessionHandle, type SessionManager, type TokenSet } from "../sessions.js";
 import { readJsonBody } from "./body.js";
 import { guardInternals, type Guard, type GuardInternals } from "./guard.js";
 import { failSafely } from "./respond.js";
@@ -179,13 +179,20 @@ function routeHandlers(inner: GuardInternals, authenticate: SessionRouterOptions
       if (!isUsableUserId(userId)) {
         throw new SessionError("invalid_request", `The user id must be well-formed unicode of 1 to ${MAX_USER_ID_BYTES} bytes.`);
       }
-      const tokens = await manager.create(userId, {
-        rememberMe,
-        claims: result.claims,
-        data: result.data,
-        ip: req.ip,
-        userAgent: req.get("user-agent"),
-      });
+      let tokens: TokenSet;
+      try {
+        tokens = await manager.create(userId, {
+          rememberMe,
+          claims: result.claims,
+          data: result.data,
+          ip: req.ip,
+          userAgent: req.get("user-agent"),
+        });
+      } catch (err) {
+        // Claims or data built from user input must not turn into a 500.
+        if (err instanceof SessionPayloadError) throw new SessionError("invalid_request", "The session's claims or data cannot be kept (not JSON, or too large).");
+        throw err;
+      }
       sendTokens(req, res, tokens);
     },
 

@@ -47,8 +47,8 @@ export class MemoryStore implements Store {
       if (key !== "sweepInterval") throw new TypeError(`MemoryStore: unknown option \`${key}\``);
     }
     const interval = options.sweepInterval ?? 60_000;
-    if (typeof interval !== "number" || !Number.isFinite(interval) || interval < 0) {
-      throw new TypeError("MemoryStore: `sweepInterval` must be a number of milliseconds >= 0");
+    if (typeof interval !== "number" || !Number.isFinite(interval) || interval < 0 || interval > 2 ** 31 - 1) {
+      throw new TypeError("MemoryStore: `sweepInterval` must be a number of milliseconds from 0 to 2147483647");
     }
     if (interval > 0) {
       this.sweepTimer = setInterval(() => this.sweep(this.lastNow), interval);

@@ -4,7 +4,7 @@ import express from "express";
 import { expect } from "chai";
 import request from "supertest";
 import { createSessionRouter, MemoryStore, sessionGuard } from "../../lib/index.js";
-import { buildApp, expectError, login, me, MOUNT, PASSWORD, SECRET, setCookies } from "../http/app.js";
+import { buildApp, expectError, login, me, MOUNT, PASSWORD, redisFixture, SECRET, setCookies } from "../http/app.js";
 import { fakeClock } from "../support/clock.js";
 
 describe("security regressions", () => {
@@ -93,5 +93,41 @@ describe("security regressions", () => {
       expect(() => sessionGuard({ ...base, accessTokenTtl })).to.throw(TypeError, /accessTokenTtl/);
     }
     expect(() => sessionGuard({ ...base, refreshSecret: "short" })).to.throw(TypeError, /refreshSecret/);
+  });
+
+  it("storeTimeout beyond Node's longest timer is refused, not turned into 1 ms", () => {
+    expect(() => sessionGuard({ store: new MemoryStore({ sweepInterval: 0 }), secret: SECRET, storeTimeout: "25d" })).to.throw(TypeError, /storeTimeout/);
+    expect(() => new MemoryStore({ sweepInterval: 2 ** 31 })).to.throw(TypeError, /sweepInterval/);
+    expect(() => sessionGuard.fromEnv({ SESSION_SECRET: SECRET, SESSION_ACCESS_TOKEN_TTL: "never" }, { store: new MemoryStore({ sweepInterval: 0 }) })).to.throw(TypeError, /SESSION_ACCESS_TOKEN_TTL/);
+  });
+
+  it("a clock with fractions of a millisecond still works against Redis", async () => {
+    const redis = await redisFixture();
+    try {
+      const clock = fakeClock();
+      const t = buildApp({ clock, guard: { store: redis.store, now: () => clock.now() + 0.5 } });
+      const tokens = await login(t, "alice");
+      clock.advance(5 * 60_000);
+      const res = await me(t, tokens.access_token);
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+      expect(Date.parse(res.body.lastUsedAt)).to.equal(clock.now());
+    } finally {
+      await redis.close();
+    }
+  });
+
+  it("claims or data too large for a session are a 400 at login, and nothing is stored", async () => {
+    const t = buildApp({ router: { authenticate: (req) => ({ userId: "alice", claims: { bio: String(req.body.bio) } }) } });
+    const res = await request(t.app).post(`${MOUNT}/login`).send({ bio: "x".repeat(3000) });
+    expectError(res, 400, "invalid_request");
+    expect((t.store as MemoryStore).size).to.equal(0);
+  });
+
+  it("an empty chunked body counts as no body", async () => {
+    const t = buildApp();
+    const tokens = await login(t, "alice");
+    const res = await request(t.app).post(`${MOUNT}/logout-all`).set("Authorization", `Bearer ${tokens.access_token}`).set("Transfer-Encoding", "chunked").send("");
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    expect(res.body).to.deep.equal({ revoked: 1 });
   });
 });
