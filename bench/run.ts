@@ -225,8 +225,8 @@ async function main() {
     "| measurement | value |",
     "|---|---:|",
     `| session-guard RedisStore ÷ express-session + connect-redis (req/s, median of rounds) | ${sgVsSession.toFixed(2)}× |`,
-    `| Redis memory per session, minimal (${fmt(micro.memoryMinimal.sessions)} sessions of distinct users; session hash + user index) | ${fmt(micro.memoryMinimal.bytesPerSession)} B (hash alone ${fmt(micro.memoryMinimal.sessionHashBytes)} B, ${micro.memoryMinimal.encoding}) |`,
-    `| Redis memory per session, typical (role claim, IPv4, browser user agent) | ${fmt(micro.memoryTypical.bytesPerSession)} B (hash alone ${fmt(micro.memoryTypical.sessionHashBytes)} B, ${micro.memoryTypical.encoding}) |`,
+    `| Redis memory per session, minimal (${fmt(micro.memoryMinimal.sessions)} sessions of distinct users; session record + user index) | ${fmt(micro.memoryMinimal.bytesPerSession)} B (record alone ${fmt(micro.memoryMinimal.sessionHashBytes)} B, ${micro.memoryMinimal.encoding} encoding) |`,
+    `| Redis memory per session, typical (role claim, IPv4, browser user agent) | ${fmt(micro.memoryTypical.bytesPerSession)} B (record alone ${fmt(micro.memoryTypical.sessionHashBytes)} B, ${micro.memoryTypical.encoding} encoding) |`,
     `| login, \`guard.sessions.create\` (RedisStore, ${config.opsConcurrency} in flight) | ${fmt(micro.login.opsPerSec)} ops/s |`,
     `| refresh, \`guard.sessions.refresh\` (RedisStore, ${config.opsConcurrency} in flight) | ${fmt(micro.refresh.opsPerSec)} ops/s |`,
     ...[...revokeRows].map(([n, ms]) => `| \`revokeAll\` of one user's ${fmt(n)} sessions${ms.length > 1 ? ` (median of ${ms.length})` : ""} | ${fmt(median(ms), 1)} ms |`),
@@ -284,7 +284,7 @@ Numbers from one machine: compare the ratios, not the absolute req/s.
   left out; 300 ms after the run, so writes of answers still in flight are counted) ÷ 2xx answers.
 - Redis memory per session: ${fmt(config.sessions)} sessions created through \`guard.sessions.create\` for
   ${fmt(config.sessions)} users, \`MEMORY USAGE key SAMPLES 0\` summed over every key of the store's prefix
-  (session hashes and per-user indexes) ÷ ${fmt(config.sessions)}.
+  (session records and per-user indexes) ÷ ${fmt(config.sessions)}.
 - Login and refresh throughput: \`guard.sessions.create\` / \`guard.sessions.refresh\` in one process
   against the same Redis, ${config.opsConcurrency} operations in flight, ${config.opsSeconds} s each; every refresh uses the
   token the previous one returned.
