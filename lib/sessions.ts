@@ -326,12 +326,27 @@ export class SessionManager {
     return ended;
   }
 
-  /** @internal Ends the session of a current (or just-spent) refresh token. */
+  /**
+   * @internal Ends the session of a current (or just-spent) refresh token.
+   * Any other genuine token is judged as a refresh would judge it: a spent
+   * one revokes the session as reuse (`refresh_token_reused`).
+   */
   async logoutWithRefresh(refreshToken: string): Promise<boolean> {
     const { userId, sessionId, generation } = this.#genuineRefreshToken(refreshToken);
     const presented = digest(refreshToken);
-    const ended = await this.#callStore("revokeByRefresh", () => this.#config.store.revokeByRefresh(userId, sessionId, generation, presented, this.#config.now()), { sub: userId, sid: sessionId });
-    if (!ended) throw new SessionError("refresh_token_invalid");
+    const config = this.#config;
+    const ended = await this.#callStore(
+      "revokeByRefresh",
+      () => config.store.revokeByRefresh(userId, sessionId, generation, presented, config.now(), config.refreshReuseWindow),
+      { sub: userId, sid: sessionId },
+    );
+    if (!ended) {
+      // Not current, nor spent inside the window: reuse (revoked, reuse_detected) or invalid.
+      await this.refresh(refreshToken);
+      // Only a race can get here (the token turned current meanwhile): end the session still.
+      if (!(await this.logout(sessionId, userId))) throw new SessionError("refresh_token_invalid");
+      return true;
+    }
     this.emit("logout", { sessionId, userId });
     return true;
   }

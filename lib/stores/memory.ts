@@ -120,11 +120,11 @@ export class MemoryStore implements Store {
     return { ...entry.record };
   }
 
-  async revokeByRefresh(userId: string, sessionId: string, generation: number, presentedHash: string, now: number): Promise<boolean> {
+  async revokeByRefresh(userId: string, sessionId: string, generation: number, presentedHash: string, now: number, reuseWindow: number): Promise<boolean> {
     const entry = this.live(userId, sessionId, now);
     if (!entry) return false;
     const isCurrent = generation === entry.generation && presentedHash === entry.currentHash;
-    const isPrevious = generation === entry.generation - 1 && presentedHash === entry.previousHash;
+    const isPrevious = generation === entry.generation - 1 && presentedHash === entry.previousHash && now - entry.rotatedAt <= reuseWindow;
     if (!isCurrent && !isPrevious) return false;
     this.remove(userId, sessionId);
     return true;

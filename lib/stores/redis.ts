@@ -300,9 +300,9 @@ export class RedisStore implements Store {
     return reply === null ? null : unpack(reply, sessionId, userId);
   }
 
-  async revokeByRefresh(userId: string, sessionId: string, generation: number, presentedHash: string, now: number): Promise<boolean> {
+  async revokeByRefresh(userId: string, sessionId: string, generation: number, presentedHash: string, now: number, reuseWindow: number): Promise<boolean> {
     const base = userKeyBase(this.#prefix, userId);
-    return (await this.#run(REVOKE_BY_REFRESH, [sessionKey(base, sessionId), indexKey(base), now, sessionId, generation, presentedHash.slice(0, DIGEST_CHARS)])) === 1;
+    return (await this.#run(REVOKE_BY_REFRESH, [sessionKey(base, sessionId), indexKey(base), now, sessionId, generation, presentedHash.slice(0, DIGEST_CHARS), reuseWindow])) === 1;
   }
 
   async get(userId: string, sessionId: string, now: number): Promise<SessionRecord | null> {

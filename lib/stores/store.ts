@@ -140,10 +140,12 @@ export interface Store {
   /**
    * Revokes the session if the presented refresh token is its current one
    * (`generation`, digest) or the one spent last (generation − 1, previous
-   * digest). Used by logout when the access token has expired. Resolves to
-   * `true` when a live session was deleted.
+   * digest) at most `reuseWindow` ms after it was spent. Used by logout when
+   * the access token has expired. Resolves to `true` when a live session was
+   * deleted; anything else (a spent token after the window included) changes
+   * nothing, so the caller can treat it as a refresh would.
    */
-  revokeByRefresh(userId: string, sessionId: string, generation: number, presentedHash: string, now: number): Promise<boolean>;
+  revokeByRefresh(userId: string, sessionId: string, generation: number, presentedHash: string, now: number, reuseWindow: number): Promise<boolean>;
 
   /** The live record, or `null`. Deletes it when dead. Writes nothing else. */
   get(userId: string, sessionId: string, now: number): Promise<SessionRecord | null>;

@@ -4,7 +4,7 @@ import express from "express";
 import { expect } from "chai";
 import request from "supertest";
 import { createSessionRouter, MemoryStore, sessionGuard } from "../../lib/index.js";
-import { buildApp, expectError, login, me, MOUNT, PASSWORD, redisFixture, SECRET, setCookies } from "../http/app.js";
+import { buildApp, expectError, login, me, MOUNT, PASSWORD, redisFixture, refresh, SECRET, setCookies } from "../http/app.js";
 import { fakeClock } from "../support/clock.js";
 
 describe("security regressions", () => {
@@ -129,5 +129,26 @@ describe("security regressions", () => {
     const res = await request(t.app).post(`${MOUNT}/logout-all`).set("Authorization", `Bearer ${tokens.access_token}`).set("Transfer-Encoding", "chunked").send("");
     expect(res.status, JSON.stringify(res.body)).to.equal(200);
     expect(res.body).to.deep.equal({ revoked: 1 });
+  });
+
+  it("logout with the refresh token spent last: a logout inside the window, reuse after it", async () => {
+    const clock = fakeClock();
+    const t = buildApp({ clock });
+    const logoutWith = (refreshToken: string) => request(t.app).post(`${MOUNT}/logout`).send({ refresh_token: refreshToken });
+
+    const first = await login(t, "alice");
+    expect((await refresh(t, first.refresh_token)).status).to.equal(200);
+    clock.advance(5_000);
+    expect((await logoutWith(first.refresh_token)).status).to.equal(204);
+    expect(t.eventsOf("logout")).to.have.length(1);
+
+    const second = await login(t, "bob");
+    const rotated = await refresh(t, second.refresh_token);
+    expect(rotated.status).to.equal(200);
+    clock.advance(60_000);
+    expectError(await logoutWith(second.refresh_token), 401, "refresh_token_reused");
+    expect(t.eventsOf("reuse_detected")).to.deep.equal([{ sessionId: second.session.id, userId: "bob" }]);
+    expect(t.eventsOf("logout")).to.have.length(1);
+    expectError(await me(t, rotated.body.access_token), 401, "session_inactive", { tokenPresented: true });
   });
 });

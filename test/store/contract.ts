@@ -612,7 +612,7 @@ export function describeStoreContract(factory: StoreFactory): void {
       const removals: Array<{ how: string; remove: (forever: SessionRecord) => Promise<void> }> = [
         { how: "revoke", remove: async (f) => void expect(await store.revoke(f.userId, f.id, clock.now())).to.equal(true) },
         { how: "rotate (a spent token reused)", remove: async (f) => void expect((await rotate(f, 0, "h0", "h1")).status).to.equal("reused") },
-        { how: "revokeByRefresh", remove: async (f) => void expect(await store.revokeByRefresh(f.userId, f.id, 1, "h1", clock.now())).to.equal(true) },
+        { how: "revokeByRefresh", remove: async (f) => void expect(await store.revokeByRefresh(f.userId, f.id, 1, "h1", clock.now(), REUSE_WINDOW)).to.equal(true) },
         { how: "revokeIfCurrent", remove: async (f) => void expect(await store.revokeIfCurrent(f.userId, f.id, 1, "h1", clock.now())).to.not.equal(null) },
       ];
       for (const { how, remove } of removals) {
@@ -958,7 +958,7 @@ export function describeStoreContract(factory: StoreFactory): void {
         expect(await store.revokeIfCurrent("alice", record.id, 2, "h2", clock.now()), "already revoked").to.equal(null);
       });
 
-      it("revokeByRefresh accepts the current token or the one spent last, nothing else", async () => {
+      it("revokeByRefresh accepts the current token or the one spent last inside the window, nothing else", async () => {
         const a = (await create("alice")).record;
         const b = (await create("alice")).record;
         const c = (await create("alice")).record;
@@ -970,25 +970,30 @@ export function describeStoreContract(factory: StoreFactory): void {
         expect((await rotate(c, 1, "h1", "h2")).status).to.equal("rotated");
         clock.advance(HOUR);
         const before = await snapshot(a);
-        expect(await store.revokeByRefresh("alice", a.id, 1, "wrong", clock.now()), "wrong digest").to.equal(false);
-        expect(await store.revokeByRefresh("alice", a.id, 0, "never-issued", clock.now()), "made-up previous").to.equal(false);
-        expect(await store.revokeByRefresh("alice", a.id, 2, "h2", clock.now()), "future generation").to.equal(false);
-        expect(await store.revokeByRefresh("mallory", a.id, 1, "h1", clock.now()), "another user").to.equal(false);
-        expect(await store.revokeByRefresh("alice", newId(), 1, "h1", clock.now()), "unknown session").to.equal(false);
-        expect(await store.revokeByRefresh("alice", c.id, 0, "h0", clock.now()), "two generations old").to.equal(false);
+        expect(await store.revokeByRefresh("alice", a.id, 1, "wrong", clock.now(), REUSE_WINDOW), "wrong digest").to.equal(false);
+        expect(await store.revokeByRefresh("alice", a.id, 0, "never-issued", clock.now(), REUSE_WINDOW), "made-up previous").to.equal(false);
+        expect(await store.revokeByRefresh("alice", a.id, 2, "h2", clock.now(), REUSE_WINDOW), "future generation").to.equal(false);
+        expect(await store.revokeByRefresh("mallory", a.id, 1, "h1", clock.now(), REUSE_WINDOW), "another user").to.equal(false);
+        expect(await store.revokeByRefresh("alice", newId(), 1, "h1", clock.now(), REUSE_WINDOW), "unknown session").to.equal(false);
+        expect(await store.revokeByRefresh("alice", c.id, 0, "h0", clock.now(), REUSE_WINDOW), "two generations old").to.equal(false);
         expect(await snapshot(a)).to.deep.equal(before);
-        expect(await store.revokeByRefresh("alice", a.id, 1, "h1", clock.now()), "current token").to.equal(true);
+        expect(await store.revokeByRefresh("alice", a.id, 1, "h1", clock.now(), REUSE_WINDOW), "current token").to.equal(true);
         await expectGone(a);
-        expect(await store.revokeByRefresh("alice", b.id, 0, "h0", clock.now()), "token spent last, long after the window").to.equal(true);
+        const beforeB = await snapshot(b);
+        expect(await store.revokeByRefresh("alice", b.id, 0, "h0", clock.now(), REUSE_WINDOW), "token spent last, long after the window").to.equal(false);
+        expect(await snapshot(b), "a spent token after the window changes nothing").to.deep.equal(beforeB);
+        expect((await rotate(b, 1, "h1", "h2")).status).to.equal("rotated");
+        clock.advance(REUSE_WINDOW);
+        expect(await store.revokeByRefresh("alice", b.id, 1, "h1", clock.now(), REUSE_WINDOW), "token spent last, inside the window").to.equal(true);
         await expectGone(b);
-        expect(await store.revokeByRefresh("alice", a.id, 1, "h1", clock.now()), "already revoked").to.equal(false);
+        expect(await store.revokeByRefresh("alice", a.id, 1, "h1", clock.now(), REUSE_WINDOW), "already revoked").to.equal(false);
         expect(sortedIds(await store.list("alice", clock.now()))).to.deep.equal([c.id]);
       });
 
       it("revokeByRefresh of a dead session is false and deletes it", async () => {
         const { record } = await create("alice", { idleTimeout: HOUR });
         clock.advance(2 * HOUR);
-        expect(await store.revokeByRefresh("alice", record.id, 0, "h0", clock.now())).to.equal(false);
+        expect(await store.revokeByRefresh("alice", record.id, 0, "h0", clock.now(), REUSE_WINDOW)).to.equal(false);
         await expectGone(record);
       });
     });
@@ -1103,7 +1108,7 @@ export function describeStoreContract(factory: StoreFactory): void {
           await flush();
           expect(sortedIds(await store.list("alice", clock.now()))).to.deep.equal(sortedIds([record, other]));
           await flush();
-          expect(await store.revokeByRefresh("alice", other.id, 0, "h0", clock.now())).to.equal(true);
+          expect(await store.revokeByRefresh("alice", other.id, 0, "h0", clock.now(), REUSE_WINDOW)).to.equal(true);
           await flush();
           expect(await store.revokeIfCurrent("alice", record.id, 0, "h0", clock.now())).to.equal(null);
           await flush();
