@@ -11,7 +11,7 @@ import type { SessionError } from "./errors.js";
 import { MemoryStore } from "./stores/memory.js";
 import type { Store } from "./stores/store.js";
 import type { KeyObject } from "node:crypto";
-import { ALGORITHMS, resolveKeys, resolveRefreshKey, type JwtAlgorithm, type KeyInput, type KeyRing, type VerifyKey } from "./tokens/keys.js";
+import { resolveKeys, resolveRefreshKey, type JwtAlgorithm, type KeyInput, type KeyRing, type VerifyKey } from "./tokens/keys.js";
 import { warnOnce } from "./warnings.js";
 
 /** JWT settings (SPEC 2.1 `jwt`). */
@@ -335,7 +335,7 @@ function rejectUnknown(prefix: string, given: object, known: readonly string[]):
 }
 
 /** The known name within a small edit distance of a misspelt one, if any. */
-export function closestName(given: string, known: readonly string[]): string | undefined {
+function closestName(given: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(given.length / 4)) + 1;
   for (const name of known) {
@@ -383,4 +383,3 @@ function boolean(name: string, value: unknown): boolean {
   return value;
 }
 
-export { ALGORITHMS };

@@ -255,7 +255,7 @@ export class SessionManager {
   /** Verifies an access token and checks its session (touching it when due). */
   async verify(accessToken: string): Promise<SessionHandle> {
     if (typeof accessToken !== "string") throw new SessionError("token_invalid");
-    return this.check(verifyAccessToken(this.#access, accessToken, this.#config.now()));
+    return this.check(this.verifyToken(accessToken));
   }
 
   /** @internal Verifies the JWT only: no store call. */

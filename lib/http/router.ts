@@ -7,7 +7,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { SessionError } from "../errors.js";
 import type { AccessClaims } from "../tokens/access.js";
-import { isUsableUserId, MAX_USER_ID_BYTES, SessionPayloadError, toJson, type SessionHandle, type SessionManager, type TokenSet } from "../sessions.js";
+import { isUsableUserId, MAX_USER_ID_BYTES, SessionPayloadError, toJson, type SessionHandle, type TokenSet } from "../sessions.js";
 import { readJsonBody } from "./body.js";
 import { guardInternals, type Guard, type GuardInternals } from "./guard.js";
 import { failSafely } from "./respond.js";

@@ -45,15 +45,14 @@ export function newRefreshSeed(): Buffer {
 
 /** The token of one generation of a session. */
 export function issueRefreshToken(key: KeyObject, userId: string, sessionId: string, generation: number, seed: Buffer): string {
-  const head = `${Buffer.from(userId, "utf8").toString("base64url")}.${sessionId}.${generation}`;
+  const head = headOf(userId, sessionId, generation);
   const mac = macOf(key, head, seed);
   return `${head}.${Buffer.concat([seed, mac]).toString("base64url")}`;
 }
 
 /** True when the token was made with this key (constant-time comparison). */
 export function isGenuine(key: KeyObject, token: RefreshToken): boolean {
-  const head = `${Buffer.from(token.userId, "utf8").toString("base64url")}.${token.sessionId}.${token.generation}`;
-  return timingSafeEqual(macOf(key, head, token.seed), token.mac);
+  return timingSafeEqual(macOf(key, headOf(token.userId, token.sessionId, token.generation), token.seed), token.mac);
 }
 
 /** The digest the store keeps for a token. */
@@ -82,6 +81,11 @@ export function parseRefreshToken(value: string): RefreshToken | null {
     seed: proof.subarray(0, SEED_BYTES),
     mac: proof.subarray(SEED_BYTES),
   };
+}
+
+/** The token's readable part: `<user>.<sid>.<generation>`, what the MAC covers. */
+function headOf(userId: string, sessionId: string, generation: number): string {
+  return `${Buffer.from(userId, "utf8").toString("base64url")}.${sessionId}.${generation}`;
 }
 
 function macOf(key: KeyObject, head: string, seed: Buffer): Buffer {
