@@ -87,7 +87,7 @@ switch (variant) {
     let store;
     if (variant === "sg-redis") {
       // The client the README recommends.
-      const client = new Redis(redisUrl, { enableOfflineQueue: false, commandTimeout: 1000 });
+      const client = new Redis(redisUrl, { enableOfflineQueue: false, commandTimeout: 1000, enableAutoPipelining: true });
       await new Promise<void>((resolve, reject) => { client.once("ready", resolve); client.once("error", reject); });
       closers.push(() => client.quit());
       store = new RedisStore({ client });

@@ -13,6 +13,7 @@ import { SessionError } from "./errors.js";
 import type { ResolvedConfig, SessionEvents } from "./options.js";
 import { deadlineOf, type SessionRecord } from "./stores/store.js";
 import { signAccessToken, verifyAccessToken, type AccessClaims, type AccessTokenConfig } from "./tokens/access.js";
+import { VerifiedTokenCache } from "./tokens/verified-cache.js";
 import { digest, isGenuine, issueRefreshToken, newRefreshSeed, parseRefreshToken, type RefreshToken } from "./tokens/refresh.js";
 import { warnOnce } from "./warnings.js";
 
@@ -158,12 +159,14 @@ export class SessionManager {
   readonly #config: ResolvedConfig;
   readonly #events: EventEmitter;
   readonly #access: AccessTokenConfig;
+  readonly #verified: VerifiedTokenCache;
 
   /** @internal */
   constructor(config: ResolvedConfig, events: EventEmitter) {
     this.#config = config;
     this.#events = events;
     this.#access = { keys: config.keys, issuer: config.issuer, audience: config.audience, clockTolerance: config.clockTolerance, ttl: config.accessTokenTtl };
+    this.#verified = new VerifiedTokenCache(config.clockTolerance);
   }
 
   /** Starts a session for `userId` and returns its first token set. */
@@ -258,9 +261,16 @@ export class SessionManager {
     return this.check(this.verifyToken(accessToken));
   }
 
-  /** @internal Verifies the JWT only: no store call. */
+  /**
+   * @internal Verifies the JWT only: no store call. A token verified before
+   * and still inside its lifetime is answered from memory (its claims, never
+   * its session's state).
+   */
   verifyToken(accessToken: string): AccessClaims {
-    return verifyAccessToken(this.#access, accessToken, this.#config.now());
+    const now = this.#config.now();
+    const known = this.#verified.get(accessToken, now);
+    if (known !== undefined) return known;
+    return this.#verified.add(accessToken, verifyAccessToken(this.#access, accessToken, now));
   }
 
   /** @internal The guard's one store round trip, for claims already verified. */

@@ -20,7 +20,7 @@ import type { CreateInput, RotateInput, RotateResult, SessionRecord, Store } fro
  * ```ts
  * import Redis from "ioredis";
  * // Your own client (never closed by the store):
- * new RedisStore({ client: new Redis(url, { enableOfflineQueue: false, commandTimeout: 1000 }) });
+ * new RedisStore({ client: new Redis(url, { enableOfflineQueue: false, commandTimeout: 1000, enableAutoPipelining: true }) });
  * // Or a client the store creates with safe settings, and closes in close():
  * new RedisStore({ url: "redis://localhost:6379", prefix: "myapp:sg:" });
  * ```
@@ -119,7 +119,7 @@ interface ScriptClient {
  * import Redis from "ioredis";
  * import { sessionGuard, RedisStore } from "session-guard";
  *
- * const redis = new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false, commandTimeout: 1000 });
+ * const redis = new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false, commandTimeout: 1000, enableAutoPipelining: true });
  * const guard = sessionGuard({ store: new RedisStore({ client: redis }), secret: process.env.SESSION_SECRET });
  * // or let the store own its client: new RedisStore({ url: process.env.REDIS_URL! })
  * ```
@@ -193,6 +193,9 @@ export class RedisStore implements Store {
     if (typeof RedisClass !== "function") throw new Error("RedisStore: the ioredis package does not export a Redis client");
     const client = new RedisClass(url, {
       enableOfflineQueue: false,
+      // Commands of one event-loop turn go out in one write: under load, far
+      // fewer syscalls per guarded request (the script calls are independent).
+      enableAutoPipelining: true,
       commandTimeout: this.#commandTimeout,
       maxRetriesPerRequest: 1,
       retryStrategy: (times: number) => Math.min(times * 100, 2000),
