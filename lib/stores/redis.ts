@@ -357,13 +357,13 @@ export class RedisStore implements Store {
 }
 
 /**
- * The record format, version 1: one Redis string per session,
+ * The record format, version 2: one Redis string per session,
  *
  * ```text
- * 1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<claims><data><ip><userAgent>
+ * 2|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<claims><data><ip><userAgent>
  * ```
  *
- * - `1`: the format version;
+ * - `2`: the format version;
  * - `lu`, `ca`: lastUsedAt, createdAt (epoch ms); `it`, `al`: idleTimeout,
  *   absoluteLifetime (ms, empty for `null`); `rm`: rememberMe, `1` or `0`;
  * - `g`: the refresh generation; `rt`: when the record was last rotated
@@ -373,15 +373,22 @@ export class RedisStore implements Store {
  * - `ncl nda nip nua`: the lengths **in UTF-8 bytes** of the four text
  *   fields, which follow the head's 14th `|` back to back, unescaped.
  *
- * The head holds only digits, base64url and `|`, and the text is located by
- * its byte lengths alone, so no content of the text fields (`|`, newlines,
- * any unicode) can be mistaken for structure. Lua reads only the head it
- * needs with one `string.match`; `lu` comes first so that a touch rewrites
- * it without parsing further. Written here on create (`pack`) and by
- * `rotate-2.lua`; read whole only here (`unpack`). `check-2.lua` answers only
- * the head's first five fields and the data (`unpackChecked`).
+ * Times and durations (`lu ca it al rt`) are written in base 36, lower case
+ * (an epoch ms takes 8 or 9 characters instead of 13: a minimal record stays
+ * under 80 bytes, one allocation step of Redis's allocator lower); `lu` is
+ * zero-padded to {@link LU_WIDTH} so that a touch rewrites it in place. `g`
+ * and the lengths are decimal. The head holds only `[0-9a-z]`, base64url
+ * and `|`, and the text is located by its byte lengths alone, so no content
+ * of the text fields (`|`, newlines, any unicode) can be mistaken for
+ * structure. Lua reads only the head it needs with one `string.match`; `lu`
+ * comes first so that a touch rewrites it without parsing further. Written
+ * here on create (`pack`) and by `rotate-2.lua`; read whole only here
+ * (`unpack`). `check-2.lua` answers only the head's first five fields and
+ * the data (`unpackChecked`).
  */
-const FORMAT = "1";
+const FORMAT = "2";
+/** Characters of `lu`: every epoch ms until the year 5188 (as `LU_WIDTH` in the scripts). */
+const LU_WIDTH = 9;
 /** `|` fields before the text: the version and 13 head fields. */
 const HEAD_FIELDS = 14;
 const BAR = 0x7c;
@@ -390,10 +397,10 @@ const BAR = 0x7c;
 function pack(r: SessionRecord, digest: string): string {
   return [
     FORMAT,
-    r.lastUsedAt,
-    r.createdAt,
-    r.idleTimeout ?? "",
-    r.absoluteLifetime ?? "",
+    base36(r.lastUsedAt).padStart(LU_WIDTH, "0"),
+    base36(r.createdAt),
+    r.idleTimeout === null ? "" : base36(r.idleTimeout),
+    r.absoluteLifetime === null ? "" : base36(r.absoluteLifetime),
     r.rememberMe ? "1" : "0",
     0,
     "",
@@ -405,6 +412,12 @@ function pack(r: SessionRecord, digest: string): string {
     Buffer.byteLength(r.userAgent, "utf8"),
     r.claims + r.data + r.ip + r.userAgent,
   ].join("|");
+}
+
+/** A time or duration field: a whole number of ms from 0 to 2^53 − 1, in base 36. */
+function base36(ms: number): string {
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new RangeError(`RedisStore: ${ms} is not a time or duration it can store`);
+  return ms.toString(36);
 }
 
 /** Parses a packed record (see {@link FORMAT}), as Redis returned it, into a {@link SessionRecord}. */
@@ -419,17 +432,18 @@ function unpack(value: Buffer, id: string, userId: string): SessionRecord {
   }
   const lengths = head.slice(10).map((n) => (n === "" ? NaN : Number(n)));
   const end = at + lengths.reduce((sum, n) => sum + n, 0);
-  if (head.length !== HEAD_FIELDS || head[0] !== FORMAT || !lengths.every((n) => Number.isInteger(n) && n >= 0) || end !== value.length) {
+  if (head.length !== HEAD_FIELDS || head[0] !== FORMAT || !lengths.every((n) => Number.isInteger(n) && n >= 0) || end !== value.length ||
+    !isTime(fromBase36(head[1])) || !isTime(fromBase36(head[2])) || Number.isNaN(fromBase36(head[3])) || Number.isNaN(fromBase36(head[4]))) {
     throw new Error("RedisStore: a session record in Redis is not in a format this version reads");
   }
   const text = (n: number): string => value.toString("utf8", at, (at += lengths[n]));
   return {
     id,
     userId,
-    createdAt: Number(head[2]),
-    lastUsedAt: Number(head[1]),
-    idleTimeout: head[3] === "" ? null : Number(head[3]),
-    absoluteLifetime: head[4] === "" ? null : Number(head[4]),
+    createdAt: fromBase36(head[2])!,
+    lastUsedAt: fromBase36(head[1])!,
+    idleTimeout: fromBase36(head[3]),
+    absoluteLifetime: fromBase36(head[4]),
     rememberMe: head[5] === "1",
     claims: text(0),
     data: text(1),
@@ -438,21 +452,28 @@ function unpack(value: Buffer, id: string, userId: string): SessionRecord {
   };
 }
 
-/** Where the field {@link decimal} read last ended: the index of its `|`, or the length of the text. */
+/** A base-36 field read by {@link unpack}: `null` when empty, `NaN` when it holds anything but `[0-9a-z]`. */
+function fromBase36(field: string): number | null {
+  if (field === "") return null;
+  return /^[0-9a-z]+$/.test(field) ? parseInt(field, 36) : NaN;
+}
+
+/** Where the field {@link base36Field} read last ended: the index of its `|`, or the length of the text. */
 let fieldEnd = 0;
 
 /**
- * Reads the decimal field of `text` that starts at `from` and ends at the
+ * Reads the base-36 field of `text` that starts at `from` and ends at the
  * next `|` or the end (then at {@link fieldEnd}): `null` when it is empty,
- * `NaN` when it holds anything but digits. Makes no string.
+ * `NaN` when it holds anything but `[0-9a-z]`. Makes no string.
  */
-function decimal(text: Buffer, from: number): number | null {
+function base36Field(text: Buffer, from: number): number | null {
   let n = 0;
   let i = from;
   for (; i < text.length; i++) {
     const c = text[i];
     if (c === BAR) break;
-    n = c >= 0x30 && c <= 0x39 ? n * 10 + (c - 0x30) : NaN;
+    const digit = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x7a ? c - 0x57 : NaN;
+    n = n * 36 + digit;
   }
   fieldEnd = i;
   return i === from ? null : n;
@@ -471,11 +492,11 @@ function isTime(n: number | null): n is number {
 function unpackChecked(reply: Buffer | [Buffer, Buffer], id: string, userId: string): SessionRecord {
   const apart = Array.isArray(reply);
   const head = apart ? reply[0] : reply;
-  const lastUsedAt = decimal(head, 0);
-  const createdAt = decimal(head, fieldEnd + 1);
-  const idleTimeout = decimal(head, fieldEnd + 1);
-  const absoluteLifetime = decimal(head, fieldEnd + 1);
-  const rememberMe = decimal(head, fieldEnd + 1);
+  const lastUsedAt = base36Field(head, 0);
+  const createdAt = base36Field(head, fieldEnd + 1);
+  const idleTimeout = base36Field(head, fieldEnd + 1);
+  const absoluteLifetime = base36Field(head, fieldEnd + 1);
+  const rememberMe = base36Field(head, fieldEnd + 1);
   // The head ends the reply, or a `|` before the data follows it.
   const ended = apart ? fieldEnd === head.length : fieldEnd < head.length;
   if (!ended || !isTime(lastUsedAt) || !isTime(createdAt) || (idleTimeout !== null && !isTime(idleTimeout)) ||

@@ -57,7 +57,12 @@ function tricky(label: string): string {
   return `${label}|1|2|\n\r|ü€😀|${"|".repeat(3)}12|`;
 }
 
-/** The fields of a packed record (format 1, see lib/stores/redis.ts), decoded independently of the store. */
+/** A time or duration as the record writes it (format 2): base 36. */
+const b36 = (ms: number): string => ms.toString(36);
+/** lastUsedAt as the record writes it: base 36, zero-padded to 9 characters. */
+const lu36 = (ms: number): string => b36(ms).padStart(9, "0");
+
+/** The fields of a packed record (format 2, see lib/stores/redis.ts), decoded independently of the store. */
 interface Packed {
   lu: string; ca: string; it: string; al: string; rm: string; g: string; rt: string; rc: string; rp: string;
   cl: string; da: string; ip: string; ua: string;
@@ -67,7 +72,7 @@ async function readPacked(redis: Redis, key: string): Promise<Packed> {
   const value = await redis.getBuffer(key);
   expect(value, `record at ${key}`).to.be.instanceOf(Buffer);
   const head = value!.toString("latin1").split("|", 14);
-  expect(head[0], "format version").to.equal("1");
+  expect(head[0], "format version").to.equal("2");
   let at = head.join("|").length + 1;
   const text = head.slice(10).map((n) => {
     expect(n, "a byte length").to.match(/^\d+$/);
@@ -153,10 +158,10 @@ describe("RedisStore (Redis only)", () => {
       expect(touch.roundTrips.map((c) => c.name)).to.deep.equal(["evalsha"]);
       // lu rewritten in place, the record's new TTL, then the index.
       expect(touch.commands.map((c) => c.name)).to.deep.equal(["evalsha", "getrange", "setrange", "pexpire", "pttl", "zadd", "pexpire"]);
-      expect(touch.commands[2].args.slice(1)).to.deep.equal(["2", String(clock.now())]);
+      expect(touch.commands[2].args.slice(1)).to.deep.equal(["2", lu36(clock.now())]);
       expect(touch.commands[3].args.slice(1)).to.deep.equal([String(DAY)]);
       expect(touch.result!.lastUsedAt).to.equal(clock.now());
-      expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.deep.equal({ ...before, lu: String(clock.now()) });
+      expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.deep.equal({ ...before, lu: lu36(clock.now()) });
       expectPttl(await redis.pttl(sessionKey(BASE, "s1")), DAY);
 
       // A longer record: its length (to validate it), then the data alone.
@@ -168,20 +173,20 @@ describe("RedisStore (Redis only)", () => {
       expect(longer.result!.data).to.equal(data);
     });
 
-    it("check rewrites the whole record when lastUsedAt gains a digit, keeping everything else", async () => {
-      const clock = fakeClock(10 ** 13 - 2 * MINUTE); // 13 digits, 14 after the touch
+    it("check rewrites the whole record when lastUsedAt outgrows its width, keeping everything else", async () => {
+      const clock = fakeClock(36 ** 9 - 2 * MINUTE); // 9 base-36 digits, 10 after the touch (the year 5188)
       const texts = { claims: `{"n":"${tricky("cl")}"}`, data: tricky("da"), ip: tricky("ip"), userAgent: tricky("ua") };
       await store.create({ record: record("s1", clock.now(), texts), refreshHash: digest("a"), maxSessions: null, now: clock.now() });
       await store.create({ record: record("f", clock.now(), { ...texts, idleTimeout: null, absoluteLifetime: null }), refreshHash: digest("f"), maxSessions: null, now: clock.now() });
       const before = await readPacked(redis, sessionKey(BASE, "s1"));
       clock.advance(2 * MINUTE);
       const touched = await store.check(USER, "s1", clock.now(), MINUTE);
-      expect(touched).to.include({ lastUsedAt: 10 ** 13, data: texts.data });
-      expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.deep.equal({ ...before, lu: String(10 ** 13) });
+      expect(touched).to.include({ lastUsedAt: 36 ** 9, data: texts.data });
+      expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.deep.equal({ ...before, lu: b36(36 ** 9) });
       expectPttl(await redis.pttl(sessionKey(BASE, "s1")), DAY);
-      expect(await store.check(USER, "f", clock.now(), MINUTE)).to.include({ lastUsedAt: 10 ** 13, data: texts.data });
+      expect(await store.check(USER, "f", clock.now(), MINUTE)).to.include({ lastUsedAt: 36 ** 9, data: texts.data });
       expect(await redis.pttl(sessionKey(BASE, "f"))).to.equal(-1);
-      expect(await store.get(USER, "f", clock.now())).to.include({ ...texts, lastUsedAt: 10 ** 13 });
+      expect(await store.get(USER, "f", clock.now())).to.include({ ...texts, lastUsedAt: 36 ** 9 });
     });
 
     it("check answers only the numeric head and the data, never the claims, IP or user agent", async () => {
@@ -193,16 +198,16 @@ describe("RedisStore (Redis only)", () => {
       const keys = [sessionKey(BASE, "s1"), INDEX];
       // The script's own reply: [ "lu|ca|it|al|rm", data ] (check-2.lua's header).
       const reply = await redis.eval(scripts.check.source, 2, ...keys, start, MINUTE, "s1");
-      expect(reply).to.deep.equal([`${start}|${start}|${DAY}|${30 * DAY}|1`, data]);
+      expect(reply).to.deep.equal([`${lu36(start)}|${b36(start)}|${b36(DAY)}|${b36(30 * DAY)}|1`, data]);
       clock.advance(2 * MINUTE);
       const touched = await redis.eval(scripts.check.source, 2, ...keys, clock.now(), MINUTE, "s1");
-      expect(touched).to.deep.equal([`${clock.now()}|${start}|${DAY}|${30 * DAY}|1`, data]);
+      expect(touched).to.deep.equal([`${lu36(clock.now())}|${b36(start)}|${b36(DAY)}|${b36(30 * DAY)}|1`, data]);
       // Data within the first bytes the script reads comes back in one string: head|data.
       const small = record("s3", start, { data: '{"a":"|ü"}', claims: '{"role":"x"}', ip: "198.51.100.1", userAgent: "ua" });
       await store.create({ record: small, refreshHash: digest("c"), maxSessions: null, now: start });
-      expect(await redis.eval(scripts.check.source, 2, sessionKey(BASE, "s3"), INDEX, start, MINUTE, "s3")).to.equal(`${start}|${start}|${DAY}|${30 * DAY}|0|{"a":"|ü"}`);
+      expect(await redis.eval(scripts.check.source, 2, sessionKey(BASE, "s3"), INDEX, start, MINUTE, "s3")).to.equal(`${lu36(start)}|${b36(start)}|${b36(DAY)}|${b36(30 * DAY)}|0|{"a":"|ü"}`);
       expect(await store.check(USER, "s3", start, MINUTE)).to.deep.equal({ ...small, claims: "", ip: "", userAgent: "" });
-      expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.include({ lu: String(clock.now()), cl: big.claims, da: data, ip: big.ip, ua: BROWSER_UA });
+      expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.include({ lu: lu36(clock.now()), cl: big.claims, da: data, ip: big.ip, ua: BROWSER_UA });
 
       // The store's record: claims, ip and user agent "" (Store.check), data decoded when read.
       clock.advance(2 * MINUTE);
@@ -233,12 +238,12 @@ describe("RedisStore (Redis only)", () => {
       await store.create({ record: record("s1", start), refreshHash: digest("a"), maxSessions: null, now: start });
       expect(await redis.type(sessionKey(BASE, "s1"))).to.equal("string");
       expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.deep.equal({
-        lu: String(start), ca: String(start), it: String(DAY), al: String(30 * DAY), rm: "0",
+        lu: lu36(start), ca: b36(start), it: b36(DAY), al: b36(30 * DAY), rm: "0",
         g: "0", rt: "", rc: digest("a").slice(0, 22), rp: "",
         cl: '{"role":"admin"}', da: "", ip: "203.0.113.9", ua: "Mozilla/5.0",
       });
       const value = (await redis.get(sessionKey(BASE, "s1")))!;
-      expect(value).to.equal(`1|${start}|${start}|${DAY}|${30 * DAY}|0|0||${digest("a").slice(0, 22)}||16|0|11|11|{"role":"admin"}203.0.113.9Mozilla/5.0`);
+      expect(value).to.equal(`2|${lu36(start)}|${b36(start)}|${b36(DAY)}|${b36(30 * DAY)}|0|0||${digest("a").slice(0, 22)}||16|0|11|11|{"role":"admin"}203.0.113.9Mozilla/5.0`);
 
       clock.advance(MINUTE);
       const rotated = await store.rotate({
@@ -247,8 +252,8 @@ describe("RedisStore (Redis only)", () => {
       });
       expect(rotated.status).to.equal("rotated");
       expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.deep.equal({
-        lu: String(clock.now()), ca: String(start), it: String(DAY), al: String(30 * DAY), rm: "0",
-        g: "1", rt: String(clock.now()), rc: digest("b").slice(0, 22), rp: digest("a").slice(0, 22),
+        lu: lu36(clock.now()), ca: b36(start), it: b36(DAY), al: b36(30 * DAY), rm: "0",
+        g: "1", rt: b36(clock.now()), rc: digest("b").slice(0, 22), rp: digest("a").slice(0, 22),
         cl: '{"role":"admin"}', da: "", ip: "198.51.100.1", ua: "",
       });
     });
@@ -297,7 +302,7 @@ describe("RedisStore (Redis only)", () => {
       await store.create({ record: record("s1", clock.now()), refreshHash: digest("a"), maxSessions: null, now: clock.now() });
       const key = sessionKey(BASE, "s1");
       const value = (await redis.get(key))!;
-      await redis.set(key, "2" + value.slice(1));
+      await redis.set(key, "3" + value.slice(1));
       let error: unknown;
       try {
         await store.check(USER, "s1", clock.now(), MINUTE);
@@ -305,7 +310,7 @@ describe("RedisStore (Redis only)", () => {
         error = err;
       }
       expect(error).to.be.instanceOf(Error);
-      expect(await redis.get(key)).to.equal("2" + value.slice(1));
+      expect(await redis.get(key)).to.equal("3" + value.slice(1));
       // A record whose lengths do not cover it exactly is refused: by check's
       // script, and by the parser in Node for the operations that return it whole.
       await redis.set(key, value + "x");

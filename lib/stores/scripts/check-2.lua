@@ -11,15 +11,17 @@
   (STRLEN, to validate it) and the data alone (a second GETRANGE).
 
   Record format (one Redis string per session; see redis.ts, `pack`):
-    1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
-  "1" the format version; lu lastUsedAt, ca createdAt (epoch ms); it
+    2|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
+  "2" the format version; lu lastUsedAt, ca createdAt (epoch ms); it
   idleTimeout, al absoluteLifetime (ms, "" = null); rm "1"/"0"; g the
-  refresh generation; rt when it was last rotated (epoch ms, "" = never);
+  refresh generation; rt when it was last rotated (epoch ms, "" = never).
+  Times and durations are base 36 (lower case; lu zero-padded to LU_WIDTH,
+  see include/deadline.lua), g and the lengths decimal;
   rc, rp the current and the previous refresh digest (base64url, "" = none);
   ncl nda nip nua the lengths in BYTES of claims, data, ip and user agent,
-  which follow the head's 14th "|" back to back. The head holds only digits,
+  which follow the head's 14th "|" back to back. The head holds only [0-9a-z],
   base64url and "|", so no content of the text fields can be mistaken for
-  it. The head is at most about 240 bytes (numbers of up to 16 digits, two
+  it. The head is at most about 200 bytes (numbers of up to 16 digits, two
   22-character digests); this script reads its first HEAD_MAX bytes.
 
   KEYS[1]  the session record          <prefix>{<uid>}:s:<sid>
@@ -42,8 +44,8 @@
                       first HEAD_MAX bytes (one short string to return)
     { head, data }    when the data was read apart (no copy of it is made)
 
-  A touch rewrites lu in place with SETRANGE when the new value has as many
-  digits as the old (every epoch ms from 2001 to 2286 has 13), else with a
+  A touch rewrites lu in place with SETRANGE when the new value is as long
+  as the old (always, lu being written at LU_WIDTH), else with a
   GET and a SET of the whole record (everything after lu copied as it is).
   The record then expires at its new deadline min(lu + it, ca + al)
   (PEXPIRE), or keeps having no expiry for a forever session (it = al =
@@ -58,7 +60,7 @@ local HEAD_MAX = 256
 local h = redis.call('GETRANGE', KEYS[1], 0, HEAD_MAX - 1)
 if h == '' then return nil end -- no such key (a record is never empty)
 local lu, rest, ca, it, al, rm, ncl, nda, nip, nua, text = string.match(h,
-  '^1|([^|]*)()|([^|]*)|([^|]*)|([^|]*)|([^|]*)|[^|]*|[^|]*|[^|]*|[^|]*|([^|]*)|([^|]*)|([^|]*)|([^|]*)|()')
+  '^2|([^|]*)()|([^|]*)|([^|]*)|([^|]*)|([^|]*)|[^|]*|[^|]*|[^|]*|[^|]*|([^|]*)|([^|]*)|([^|]*)|([^|]*)|()')
 if lu then
   ncl, nda, nip, nua = tonumber(ncl), tonumber(nda), tonumber(nip), tonumber(nua)
 end
@@ -71,7 +73,7 @@ end
 
 local function deadline(last) return deadlineOf(last, ca, it, al) end
 
-local d = deadline(tonumber(lu))
+local d = deadline(ms(lu))
 if d ~= nil and d <= now then
   remove(KEYS[1], KEYS[2], ARGV[3], now)
   return nil
@@ -92,22 +94,23 @@ if nda > 0 then
   end
 end
 
-if now - tonumber(lu) >= tonumber(ARGV[2]) then
+if now - ms(lu) >= tonumber(ARGV[2]) then
   d = deadline(now)
-  if #ARGV[1] == #lu then
-    redis.call('SETRANGE', KEYS[1], 2, ARGV[1]) -- lu starts after "1|"; SETRANGE keeps the TTL
+  local touched = base36(now, LU_WIDTH)
+  if #touched == #lu then
+    redis.call('SETRANGE', KEYS[1], 2, touched) -- lu starts after "2|"; SETRANGE keeps the TTL
     if d ~= nil then redis.call('PEXPIRE', KEYS[1], d - now) end
   else
-    local v = '1|' .. ARGV[1] .. string.sub(redis.call('GET', KEYS[1]), rest)
+    local v = '2|' .. touched .. string.sub(redis.call('GET', KEYS[1]), rest)
     if d == nil then
       redis.call('SET', KEYS[1], v, 'KEEPTTL')
     else
       redis.call('SET', KEYS[1], v, 'PX', d - now)
     end
   end
-  lu = ARGV[1]
+  lu = touched
   local ttl = redis.call('PTTL', KEYS[2])
-  redis.call('ZADD', KEYS[2], lu, ARGV[3])
+  redis.call('ZADD', KEYS[2], ARGV[1], ARGV[3])
   -- ttl -1: persistent index (a forever session lives there): keep it so.
   -- ttl -2: the index was missing and ZADD just made it: give it a TTL.
   if d ~= nil and (ttl == -2 or (ttl >= 0 and ttl < d - now)) then

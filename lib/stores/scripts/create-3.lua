@@ -3,13 +3,15 @@
   evicting the least recently used live sessions beyond maxSessions.
 
   Record format (one Redis string per session; see redis.ts, `pack`):
-    1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
-  "1" the format version; lu lastUsedAt, ca createdAt (epoch ms); it
+    2|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
+  "2" the format version; lu lastUsedAt, ca createdAt (epoch ms); it
   idleTimeout, al absoluteLifetime (ms, "" = null); rm "1"/"0"; g the
-  refresh generation; rt when it was last rotated (epoch ms, "" = never);
+  refresh generation; rt when it was last rotated (epoch ms, "" = never).
+  Times and durations are base 36 (lower case; lu zero-padded to LU_WIDTH,
+  see include/deadline.lua), g and the lengths decimal;
   rc, rp the current and the previous refresh digest (base64url, "" = none);
   ncl nda nip nua the lengths in BYTES of claims, data, ip and user agent,
-  which follow the head's 14th "|" back to back. The head holds only digits,
+  which follow the head's 14th "|" back to back. The head holds only [0-9a-z],
   base64url and "|", so no content of the text fields can be mistaken for
   it. This script reads only lu, ca, it, al of each record.
 
@@ -43,7 +45,7 @@ local sid = ARGV[2]
 local idx = KEYS[2]
 local base = KEYS[3]
 
-local HEAD = '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|'
+local HEAD = '^2|([^|]*)|([^|]*)|([^|]*)|([^|]*)|'
 
 -- Prune: lowest score (least recently used) first.
 local members = redis.call('ZRANGE', idx, 0, -1)
@@ -58,7 +60,7 @@ for _, id in ipairs(members) do
     else
       local lu, ca, it, al = string.match(v, HEAD)
       if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
-      local d = deadlineOf(lu, ca, it, al)
+      local d = deadlineOf(ms(lu), ca, it, al)
       if d ~= nil and d <= now then
         redis.call('DEL', key)
         redis.call('ZREM', idx, id)
@@ -89,7 +91,7 @@ end
 local record = ARGV[4]
 local lu0, ca0, it0, al0 = string.match(record, HEAD)
 if not lu0 then return redis.error_reply('ERR session-guard: unknown session record format') end
-local d0 = deadlineOf(lu0, ca0, it0, al0)
+local d0 = deadlineOf(ms(lu0), ca0, it0, al0)
 if d0 ~= nil and d0 <= now then
   redis.call('DEL', KEYS[1])
   redis.call('ZREM', idx, sid)
@@ -101,7 +103,7 @@ if d0 == nil then
 else
   redis.call('SET', KEYS[1], record, 'PX', d0 - now)
 end
-redis.call('ZADD', idx, lu0, sid)
+redis.call('ZADD', idx, ms(lu0), sid)
 
 -- The index lives as long as its longest-lived session.
 local furthest = d0

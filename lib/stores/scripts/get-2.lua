@@ -3,7 +3,7 @@
 
   Record (one Redis string per session; the format is described in full in
   check-2.lua and redis.ts):
-    1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
+    2|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
   This script parses only lu, ca, it, al ("" = null for it/al).
 
   KEYS[1]  the session record          <prefix>{<uid>}:s:<sid>
@@ -26,10 +26,10 @@ local now = tonumber(ARGV[1])
 --!include remove-session.lua
 local v = redis.call('GET', KEYS[1])
 if not v then return nil end
-local lu, ca, it, al = string.match(v, '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
+local lu, ca, it, al = string.match(v, '^2|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
 if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
 
-local d = deadlineOf(lu, ca, it, al)
+local d = deadlineOf(ms(lu), ca, it, al)
 if d ~= nil and d <= now then
   remove(KEYS[1], KEYS[2], ARGV[2], now)
   return nil

@@ -4,7 +4,7 @@
 
   Record (one Redis string per session; the format is described in full in
   check-2.lua and redis.ts):
-    1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
+    2|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
   This script parses only lu, ca, it, al ("" = null for it/al).
 
   KEYS[1]  the user's index            <prefix>{<uid>}:i
@@ -38,9 +38,9 @@ for _, id in ipairs(members) do
   if not v then
     redis.call('ZREM', idx, id)
   else
-    local lu, ca, it, al = string.match(v, '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
+    local lu, ca, it, al = string.match(v, '^2|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
     if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
-    local d = deadlineOf(lu, ca, it, al)
+    local d = deadlineOf(ms(lu), ca, it, al)
     if d ~= nil and d <= now then
       redis.call('DEL', key)
       redis.call('ZREM', idx, id)

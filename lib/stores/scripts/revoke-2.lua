@@ -3,7 +3,7 @@
 
   Record (one Redis string per session; the format is described in full in
   check-2.lua and redis.ts):
-    1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
+    2|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
   This script parses only lu, ca, it, al ("" = null for it/al).
 
   KEYS[1]  the session record          <prefix>{<uid>}:s:<sid>
@@ -27,9 +27,9 @@ local now = tonumber(ARGV[1])
 local v = redis.call('GET', KEYS[1])
 remove(KEYS[1], KEYS[2], ARGV[2], now)
 if not v then return 0 end
-local lu, ca, it, al = string.match(v, '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
+local lu, ca, it, al = string.match(v, '^2|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
 if not lu then return 1 end -- unreadable: deleted all the same, counted live
 
-local d = deadlineOf(lu, ca, it, al)
+local d = deadlineOf(ms(lu), ca, it, al)
 if d ~= nil and d <= now then return 0 end
 return 1

@@ -3,7 +3,7 @@
 
   Record (one Redis string per session; the format is described in full in
   check-2.lua and redis.ts):
-    1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
+    2|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
   This script parses only lu, ca, it, al ("" = null for it/al); a record it
   cannot read counts as live (deleted and reported, never kept).
 
@@ -40,10 +40,10 @@ for _, id in ipairs(members) do
   local readable = false
   local d
   if v then
-    local lu, ca, it, al = string.match(v, '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
+    local lu, ca, it, al = string.match(v, '^2|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
     if lu then
       readable = true
-      d = deadlineOf(lu, ca, it, al)
+      d = deadlineOf(ms(lu), ca, it, al)
     end
     alive = d == nil or d > now
   end

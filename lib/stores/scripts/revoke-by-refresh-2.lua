@@ -11,7 +11,7 @@
 
   Record (one Redis string per session; the format is described in full in
   check-2.lua and redis.ts):
-    1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
+    2|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
   This script parses only the head up to rp ("" = null for it/al, none for
   rt/rp).
 
@@ -39,10 +39,10 @@ local now = tonumber(ARGV[1])
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 local lu, ca, it, al, _, g, rt, rc, rp =
-  string.match(v, '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
+  string.match(v, '^2|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
 if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
 
-local d = deadlineOf(lu, ca, it, al)
+local d = deadlineOf(ms(lu), ca, it, al)
 if d ~= nil and d <= now then
   remove(KEYS[1], KEYS[2], ARGV[2], now)
   return 0
@@ -52,7 +52,7 @@ local gen = tonumber(ARGV[3])
 g = tonumber(g)
 if gen == nil or g == nil then return 0 end
 local presented = ARGV[4]
-local spentInWindow = rt ~= '' and now - tonumber(rt) <= tonumber(ARGV[5])
+local spentInWindow = rt ~= '' and now - ms(rt) <= tonumber(ARGV[5])
 if (gen == g and presented == rc) or (gen == g - 1 and rp ~= '' and presented == rp and spentInWindow) then
   remove(KEYS[1], KEYS[2], ARGV[2], now)
   return 1

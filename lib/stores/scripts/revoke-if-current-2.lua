@@ -9,7 +9,7 @@
 
   Record (one Redis string per session; the format is described in full in
   check-2.lua and redis.ts):
-    1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
+    2|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
   This script parses only the head up to rc ("" = null for it/al).
 
   KEYS[1]  the session record          <prefix>{<uid>}:s:<sid>
@@ -37,10 +37,10 @@ local now = tonumber(ARGV[1])
 local v = redis.call('GET', KEYS[1])
 if not v then return nil end
 local lu, ca, it, al, _, g, _, rc =
-  string.match(v, '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
+  string.match(v, '^2|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
 if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
 
-local d = deadlineOf(lu, ca, it, al)
+local d = deadlineOf(ms(lu), ca, it, al)
 if d ~= nil and d <= now then
   remove(KEYS[1], KEYS[2], ARGV[2], now)
   return nil

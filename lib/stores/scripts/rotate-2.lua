@@ -9,13 +9,15 @@
   timing leaks nothing that helps forge a token.
 
   Record format (one Redis string per session; see redis.ts, `pack`):
-    1|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
-  "1" the format version; lu lastUsedAt, ca createdAt (epoch ms); it
+    2|lu|ca|it|al|rm|g|rt|rc|rp|ncl|nda|nip|nua|<cl><da><ip><ua>
+  "2" the format version; lu lastUsedAt, ca createdAt (epoch ms); it
   idleTimeout, al absoluteLifetime (ms, "" = null); rm "1"/"0"; g the
-  refresh generation; rt when it was last rotated (epoch ms, "" = never);
+  refresh generation; rt when it was last rotated (epoch ms, "" = never).
+  Times and durations are base 36 (lower case; lu zero-padded to LU_WIDTH,
+  see include/deadline.lua), g and the lengths decimal;
   rc, rp the current and the previous refresh digest (base64url, "" = none);
   ncl nda nip nua the lengths in BYTES of claims, data, ip and user agent,
-  which follow the head's 14th "|" back to back. The head holds only digits,
+  which follow the head's 14th "|" back to back. The head holds only [0-9a-z],
   base64url and "|", so no content of the text fields can be mistaken for
   it. Lua's # is a byte length, as the lengths are.
 
@@ -58,12 +60,12 @@ local now = tonumber(ARGV[1])
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 local lu, ca, it, al, rm, g, rt, rc, rp, ncl, nda, text = string.match(v,
-  '^1|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|[^|]*|[^|]*|()')
+  '^2|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|[^|]*|[^|]*|()')
 if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
 
 local function deadline(last) return deadlineOf(last, ca, it, al) end
 
-local d = deadline(tonumber(lu))
+local d = deadline(ms(lu))
 if d ~= nil and d <= now then
   remove(KEYS[1], KEYS[2], ARGV[2], now)
   return 0
@@ -77,7 +79,7 @@ local presented = ARGV[4]
 if gen == g then
   if presented ~= rc then return 0 end
   local ip, ua = ARGV[7], ARGV[8]
-  v = table.concat({ '1', ARGV[1], ca, it, al, rm, tostring(g + 1), ARGV[1], ARGV[5], rc, ncl, nda, #ip, #ua }, '|')
+  v = table.concat({ '2', base36(now, LU_WIDTH), ca, it, al, rm, tostring(g + 1), base36(now), ARGV[5], rc, ncl, nda, #ip, #ua }, '|')
     .. '|' .. string.sub(v, text, text + tonumber(ncl) + tonumber(nda) - 1) .. ip .. ua
   d = deadline(now)
   if d == nil then
@@ -97,7 +99,7 @@ end
 
 if gen == g - 1 then
   if rp == '' or presented ~= rp then return 0 end
-  local spent = tonumber(rt)
+  local spent = ms(rt)
   if spent ~= nil and now - spent <= tonumber(ARGV[6]) then return { 2, v } end
   remove(KEYS[1], KEYS[2], ARGV[2], now)
   return { 3, v }

@@ -1,15 +1,37 @@
 --[[
   deadline: shared by every script that judges a record alive (embedded by
   scripts/embed-lua.mjs where a script says `--!include deadline.lua`).
+  Record format 2 writes times and durations in base 36 (lower case), and
+  lu at a fixed width, LU_WIDTH, so that a touch rewrites it in place.
 ]]
--- The instant a record dies, from its head's fields (strings or numbers):
--- the earlier of lu + it and ca + al, an "" part being no deadline; nil for
--- a forever session (it = al = "").
+local LU_WIDTH = 9 -- enough for every epoch ms until the year 5188
+local DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz'
+
+-- A record's time or duration field as a number of ms (nil for "").
+local function ms(field) return tonumber(field, 36) end
+
+-- A whole number of ms >= 0 as a record field, left-padded with zeros to width.
+local function base36(n, width)
+  -- Anything else would never reach 0 below (and would hang Redis).
+  if not (n >= 0 and n <= 9007199254740991) then error('session-guard: time out of range') end
+  local s = ''
+  repeat
+    local r = n % 36
+    s = string.sub(DIGITS, r + 1, r + 1) .. s
+    n = (n - r) / 36
+  until n == 0
+  if width and #s < width then s = string.rep('0', width - #s) .. s end
+  return s
+end
+
+-- The instant a record dies: the earlier of lu + it and ca + al, an "" part
+-- being no deadline; nil for a forever session (it = al = ""). lu is a
+-- number (ms); ca, it and al are the record's fields as stored.
 local function deadlineOf(lu, ca, it, al)
   local d
-  if it ~= '' then d = tonumber(lu) + tonumber(it) end
+  if it ~= '' then d = lu + ms(it) end
   if al ~= '' then
-    local a = tonumber(ca) + tonumber(al)
+    local a = ms(ca) + ms(al)
     if d == nil or a < d then d = a end
   end
   return d
