@@ -165,7 +165,13 @@ export class Child {
   /** Asks the child to stop (it exits cleanly, so --cpu-prof writes its profile); kills it by pid after a grace period. */
   async stop(): Promise<void> {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    try { this.send({ type: "stop" }); } catch { /* already gone */ }
+    // A child that finished its work may be exiting on its own: its channel
+    // is closed, or closes while the message is on its way (an EPIPE that
+    // arrives as an 'error' event, not as a throw).
+    if (this.proc.connected) {
+      this.proc.once("error", () => {});
+      try { this.send({ type: "stop" }); } catch { /* already gone */ }
+    }
     const done = await Promise.race([this.exited.then(() => true), sleep(10_000).then(() => false)]);
     if (!done) process.kill(this.pid, "SIGKILL");
   }
@@ -192,6 +198,8 @@ export interface LoadResult {
   non2xx: number;
   errors: number;
   timeouts: number;
+  /** Cold variant only: requests that had to reuse a minted token (0 when there were enough). */
+  tokensReused?: number;
 }
 
 /** Counts of Redis commands by name, from INFO commandstats. */

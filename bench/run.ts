@@ -19,7 +19,7 @@ import os from "node:os";
 import { Redis } from "ioredis";
 import { BENCH_DIR, Child, ROOT_DIR, commandDelta, commandStats, config, median, pin, sleep, startRedis, type LoadResult, type RedisServer } from "./common.js";
 
-const VARIANTS = ["bare", "express-jwt", "express-jwt-string", "express-session", "sg-redis", "sg-memory"] as const;
+const VARIANTS = ["bare", "express-jwt", "express-jwt-string", "express-session", "sg-redis", "sg-redis-cold", "sg-memory"] as const;
 type Variant = (typeof VARIANTS)[number];
 const LABEL: Record<Variant, string> = {
   bare: "bare Express (upper bound)",
@@ -27,11 +27,17 @@ const LABEL: Record<Variant, string> = {
   "express-jwt-string": "express-jwt (stateless HS256, string secret)",
   "express-session": "express-session + connect-redis",
   "sg-redis": "session-guard, RedisStore",
+  "sg-redis-cold": "session-guard, RedisStore, every request a token never seen",
   "sg-memory": "session-guard, MemoryStore",
 };
-const USES_REDIS: Variant[] = ["express-session", "sg-redis"];
+const USES_REDIS: Variant[] = ["express-session", "sg-redis", "sg-redis-cold"];
 
-interface Server { variant: Variant; child: Child; url: string; headers: Record<string, string> }
+/**
+ * What the load generator needs to sign a fresh access token for every
+ * request (the cold variant: the guard's verified-token cache never hits).
+ */
+interface Mint { secret: string; sub: string; sid: string; claims: Record<string, unknown>; ttl: number }
+interface Server { variant: Variant; child: Child; url: string; headers: Record<string, string>; mint?: Mint }
 
 const secret = randomBytes(48).toString("base64");
 const children: Child[] = [];
@@ -50,7 +56,7 @@ async function startServer(variant: Variant, redisUrl: string): Promise<Server> 
   children.push(child);
   const { port } = await child.wait<{ port: number }>((m) => m.type === "ready");
   const url = `http://127.0.0.1:${port}`;
-  const headers = await login(variant, url);
+  const { headers, mint } = await login(variant, url);
   // Check that the credentials work and that the route is really guarded.
   const ok = await fetch(`${url}/hello`, { headers });
   if (ok.status !== 200) throw new Error(`${variant}: GET /hello with credentials answered ${ok.status}`);
@@ -60,31 +66,35 @@ async function startServer(variant: Variant, redisUrl: string): Promise<Server> 
     await denied.arrayBuffer();
     if (denied.status !== 401) throw new Error(`${variant}: GET /hello without credentials answered ${denied.status}, expected 401`);
   }
-  return { variant, child, url, headers };
+  return { variant, child, url, headers, mint };
 }
 
-/** Logs in once; returns the headers every request of the load carries. */
-async function login(variant: Variant, url: string): Promise<Record<string, string>> {
+/** Logs in once; returns the headers every request of the load carries (and, for the cold variant, how to mint tokens). */
+async function login(variant: Variant, url: string): Promise<{ headers: Record<string, string>; mint?: Mint }> {
   const post = (path: string) => fetch(`${url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "ada@example.com", password: "correct horse" }) });
   switch (variant) {
     case "bare":
-      return {};
+      return { headers: {} };
     case "express-jwt":
     case "express-jwt-string": {
       const body = (await (await post("/login")).json()) as { access_token: string };
-      return { authorization: `Bearer ${body.access_token}` };
+      return { headers: { authorization: `Bearer ${body.access_token}` } };
     }
     case "express-session": {
       const res = await post("/login");
       await res.arrayBuffer();
       const cookie = res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
       if (!cookie) throw new Error("express-session: login set no cookie");
-      return { cookie };
+      return { headers: { cookie } };
     }
     case "sg-redis":
+    case "sg-redis-cold":
     case "sg-memory": {
-      const body = (await (await post("/auth/login")).json()) as { access_token: string };
-      return { authorization: `Bearer ${body.access_token}` };
+      const body = (await (await post("/auth/login")).json()) as { access_token: string; expires_in: number; session: { id: string } };
+      const headers = { authorization: `Bearer ${body.access_token}` };
+      if (variant !== "sg-redis-cold") return { headers };
+      // The same session, the same claims as the server's own tokens (server.ts's authenticate).
+      return { headers, mint: { secret, sub: "user-1", sid: body.session.id, claims: { role: "user" }, ttl: body.expires_in } };
     }
   }
 }
@@ -93,9 +103,10 @@ let nextId = 0;
 async function load(loader: Child, server: Server, duration: number): Promise<LoadResult> {
   const id = ++nextId;
   const answer = loader.wait<{ result?: LoadResult; error?: string }>((m) => m.type === "result" && m.id === id);
-  loader.send({ type: "run", id, url: `${server.url}/hello`, headers: server.headers, connections: config.connections, duration });
+  loader.send({ type: "run", id, url: `${server.url}/hello`, headers: server.headers, mint: server.mint, connections: config.connections, duration });
   const { result, error } = await answer;
   if (!result) throw new Error(`load of ${server.variant} failed: ${error}`);
+  if (result.tokensReused) throw new Error(`${server.variant}: the load ran out of fresh tokens (${result.tokensReused} requests reused one)`);
   if (result.non2xx || result.errors || result.timeouts) {
     throw new Error(`${server.variant}: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts under load`);
   }
@@ -279,7 +290,10 @@ Numbers from one machine: compare the ratios, not the absolute req/s.
   rolling off, a logged-in session cookie; connect-redis ${packages["connect-redis"]} requires node-redis,
   its peer dependency, so it runs on \`redis\` ${packages.redis}: it cannot take an ioredis client any more);
   **session-guard with RedisStore** (defaults, an ioredis client made as the README recommends:
-  \`enableOfflineQueue: false, commandTimeout: 1000\`) and **with MemoryStore**.
+  \`enableOfflineQueue: false, commandTimeout: 1000, enableAutoPipelining: true\`), the same **with every
+  request a token never seen** (the load generator signs a fresh access token of the same session for
+  every request before the run starts, so the guard's verified-token cache never hits: the cost of a
+  client's first request with a token), and **with MemoryStore**.
 - Redis commands per request: \`INFO commandstats\` before and after each load run (its own INFO calls
   left out; 300 ms after the run, so writes of answers still in flight are counted) ÷ 2xx answers.
 - Redis memory per session: ${fmt(config.sessions)} sessions created through \`guard.sessions.create\` for
