@@ -7,6 +7,13 @@
  */
 import ms from "ms";
 
+/**
+ * The longest duration accepted: 1,000 years. Far beyond any session, and it
+ * keeps every deadline (now + duration) an exact integer in a double, in
+ * Node and in Redis's Lua alike.
+ */
+export const MAX_DURATION_MS = 1000 * 365.25 * 24 * 3600 * 1000;
+
 /** A duration: milliseconds, or a string like `"15m"`. */
 export type Duration = number | string;
 
@@ -26,6 +33,9 @@ export function parseDuration(name: string, value: unknown, allowNull = false): 
     throw new TypeError(
       `session-guard: \`${name}\` must be a positive duration: milliseconds or a string like "15m", "12h", "30d"${hint} (got ${describe(value)})`,
     );
+  }
+  if (parsed > MAX_DURATION_MS) {
+    throw new TypeError(`session-guard: \`${name}\` must be at most 1000 years (got ${describe(value)})${allowNull ? "; null means no deadline at all" : ""}`);
   }
   return Math.round(parsed);
 }

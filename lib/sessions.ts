@@ -85,8 +85,8 @@ export class SessionHandle {
   readonly id: string;
   /** The user (`sub`). */
   readonly userId: string;
-  /** The verified JWT payload, custom claims included. */
-  readonly claims: AccessClaims;
+  /** The verified JWT payload, custom claims included. Deeply frozen: the guard reuses it for the token's next requests. */
+  readonly claims: Readonly<AccessClaims>;
   readonly rememberMe: boolean;
   readonly #manager: SessionManager;
   // The record is kept as it came from the store: `Date`s and `data` are

@@ -5,7 +5,7 @@
  * `:`, spaces, unicode, or 1 KB long) can break out of its key.
  *
  * - `<prefix>{<uid>}:s:<sid>` — string: one session record and its refresh state,
- *   packed (format version 1, see `redis.ts` and the scripts' headers)
+ *   packed (format version 2, see `redis.ts` and the scripts' headers)
  * - `<prefix>{<uid>}:i`       — sorted set: the user's session ids, scored by last use
  *
  * @module

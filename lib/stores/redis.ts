@@ -19,7 +19,8 @@ import type { CreateInput, RotateInput, RotateResult, SessionRecord, Store } fro
  * @example
  * ```ts
  * import Redis from "ioredis";
- * // Your own client (never closed by the store):
+ * // Your own client (never closed by the store); auto-pipelining for a
+ * // standalone client only, never for a Cluster:
  * new RedisStore({ client: new Redis(url, { enableOfflineQueue: false, commandTimeout: 1000, enableAutoPipelining: true }) });
  * // Or a client the store creates with safe settings, and closes in close():
  * new RedisStore({ url: "redis://localhost:6379", prefix: "myapp:sg:" });
@@ -573,6 +574,14 @@ function warnAboutClient(client: Client): void {
       "SESSION_GUARD_REDIS_OFFLINE_QUEUE",
       "The Redis client given to RedisStore has its offline queue on (enableOfflineQueue is not false): while Redis is down, " +
         "session checks wait in the queue instead of failing fast. Create the client with { enableOfflineQueue: false }.",
+    );
+  }
+  if (cluster && (options as { enableAutoPipelining?: boolean }).enableAutoPipelining === true) {
+    warn(
+      "SESSION_GUARD_REDIS_CLUSTER_AUTO_PIPELINING",
+      "The Redis Cluster client given to RedisStore has enableAutoPipelining on: when a slot moves, ioredis hands a batched " +
+        "command's MOVED error back instead of following it, so session checks, logouts and refreshes fail until its slot map " +
+        "is refreshed. Create the Cluster without enableAutoPipelining (it pays off for a standalone client).",
     );
   }
   const timeout = cluster ? options.redisOptions?.commandTimeout : options.commandTimeout;

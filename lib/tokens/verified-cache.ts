@@ -6,7 +6,8 @@
  * It caches only what a token says about itself, never whether its session
  * is alive: the guard still asks the store on every request, so a logout
  * takes effect at once. Entries are keyed by the whole token string (only
- * the exact token verified hits), hold deeply frozen claims (a route cannot change
+ * the exact token verified hits; a copy, so the request's header can be
+ * freed), hold deeply frozen claims (a route cannot change
  * what the next request sees), and are only used between the times the full
  * check would accept: from `iat − clockTolerance` until
  * `exp + clockTolerance`. Outside that window the token goes through the
@@ -16,7 +17,12 @@
  */
 import { MAX_ACCESS_TOKEN_LENGTH, type AccessClaims } from "./access.js";
 
-/** How many verified tokens one guard remembers (a few MB at most). */
+/**
+ * How many verified tokens one guard remembers: each entry is a token
+ * (typically about 300 characters) and its claims, so about 2.5 MB in all
+ * for typical tokens, and at most about 25 MB when every token carries the
+ * full 2 KB of custom claims a session may have.
+ */
 export const VERIFIED_TOKEN_CACHE_SIZE = 4096;
 
 interface Entry {
@@ -29,14 +35,16 @@ interface Entry {
 
 export class VerifiedTokenCache {
   readonly #entries = new Map<string, Entry>();
-  readonly #capacity: number;
+  /** The keys in the order they were added, as a ring: the next one to go is at `#next`. */
+  readonly #order: Array<string | undefined>;
+  #next = 0;
   /** Milliseconds. */
   readonly #tolerance: number;
 
   /** `clockTolerance` in seconds, as the JWT check takes it. */
   constructor(clockTolerance: number, capacity = VERIFIED_TOKEN_CACHE_SIZE) {
     this.#tolerance = clockTolerance * 1000;
-    this.#capacity = capacity;
+    this.#order = new Array(capacity).fill(undefined);
   }
 
   /** The claims of `token` when it was verified and is still acceptable at `now`. */
@@ -56,17 +64,30 @@ export class VerifiedTokenCache {
    */
   add(token: string, claims: AccessClaims): AccessClaims {
     const frozen = deepFreeze(claims);
-    if (claims.nbf !== undefined || this.#capacity === 0) return frozen;
-    if (this.#entries.size >= this.#capacity) {
-      // First in, first out: Map keeps insertion order, so this is O(1).
-      this.#entries.delete(this.#entries.keys().next().value!);
-    }
-    this.#entries.set(token, {
+    const capacity = this.#order.length;
+    if (claims.nbf !== undefined || capacity === 0 || token.length > MAX_ACCESS_TOKEN_LENGTH) return frozen;
+    const entry = {
       claims: frozen,
       validFrom: claims.iat * 1000 - this.#tolerance,
       // jsonwebtoken: expired when floor(now / 1000) >= exp + clockTolerance.
       expiredFrom: Math.ceil(claims.exp + this.#tolerance / 1000) * 1000,
-    });
+    };
+    // Two requests verified the same token at once: one entry, one place in the ring.
+    if (this.#entries.has(token)) {
+      this.#entries.set(token, entry);
+      return frozen;
+    }
+    // First in, first out. (A key already dropped as expired is deleted
+    // again harmlessly; a token added again later just leaves a little early.)
+    const oldest = this.#order[this.#next];
+    if (oldest !== undefined) this.#entries.delete(oldest);
+    // The token as cut from the request may be a slice that keeps the whole
+    // header (up to Node's 16 KB) alive: keep a copy of its own (tokens that
+    // passed the check are ASCII).
+    const own = Buffer.from(token, "latin1").toString("latin1");
+    this.#order[this.#next] = own;
+    this.#next = (this.#next + 1) % capacity;
+    this.#entries.set(own, entry);
     return frozen;
   }
 

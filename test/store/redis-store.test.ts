@@ -9,7 +9,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { RedisStore } from "../../lib/stores/redis.js";
 import { indexKey, sessionKey, userKeyBase } from "../../lib/stores/keys.js";
 import * as scripts from "../../lib/stores/scripts/index.js";
@@ -311,6 +311,20 @@ describe("RedisStore (Redis only)", () => {
       }
       expect(error).to.be.instanceOf(Error);
       expect(await redis.get(key)).to.equal("3" + value.slice(1));
+      // Times that are not plain lower-case base 36 (a space, a sign, upper
+      // case) are refused by the scripts, never read as some other time.
+      for (const lu of [" 0mx3c8ro", "-0mx3c8ro", "0MX3C8RO0", "0mx3c8r.o"]) {
+        const bad = value.slice(0, 2) + lu + value.slice(11);
+        await redis.set(key, bad);
+        error = undefined;
+        try {
+          await store.check(USER, "s1", clock.now(), MINUTE);
+        } catch (err) {
+          error = err;
+        }
+        expect(error, lu).to.be.instanceOf(Error);
+        expect(await redis.get(key)).to.equal(bad);
+      }
       // A record whose lengths do not cover it exactly is refused: by check's
       // script, and by the parser in Node for the operations that return it whole.
       await redis.set(key, value + "x");
@@ -509,6 +523,29 @@ describe("RedisStore (Redis only)", () => {
       } finally {
         warnings.stop();
         loose.disconnect();
+      }
+    });
+
+    it("warns about a Cluster client with auto-pipelining (MOVED is not followed), and not about a standalone one", async () => {
+      const warnings = collectWarnings();
+      const safe = { enableOfflineQueue: false, lazyConnect: true, redisOptions: { commandTimeout: 1000 } };
+      const pipelined = new Cluster([{ host: "127.0.0.1", port: 1 }], { ...safe, enableAutoPipelining: true });
+      const plain = new Cluster([{ host: "127.0.0.1", port: 1 }], safe);
+      const standalone = new Redis(node.url, { enableOfflineQueue: false, commandTimeout: 1000, enableAutoPipelining: true, lazyConnect: true });
+      try {
+        new RedisStore({ client: pipelined });
+        await settle();
+        expect(warnings.codes).to.deep.equal(["SESSION_GUARD_REDIS_CLUSTER_AUTO_PIPELINING"]);
+        warnings.codes.length = 0;
+        new RedisStore({ client: plain });
+        new RedisStore({ client: standalone });
+        await settle();
+        expect(warnings.codes).to.deep.equal([]);
+      } finally {
+        warnings.stop();
+        pipelined.disconnect();
+        plain.disconnect();
+        standalone.disconnect();
       }
     });
 

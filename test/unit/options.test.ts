@@ -86,6 +86,8 @@ describe("sessionGuard options", () => {
         for (const value of ["abc", "", "  ", 0, -5, Number.NaN, Number.POSITIVE_INFINITY, {}, true, "-1m"]) {
           throwsNaming({ [name]: value }, new RegExp(`\`${name}\``));
         }
+        // Past 1,000 years a deadline would stop being an exact integer in Redis's Lua.
+        for (const value of ["1001y", "300000y", 2 ** 53]) throwsNaming({ [name]: value }, new RegExp(`\`${name}\` must be at most 1000 years`));
       });
     }
 

@@ -69,6 +69,20 @@ describe("verified-token cache", () => {
       expect(cache.get("c", EPOCH)).to.not.equal(undefined);
     });
 
+    it("a token added again takes one entry and one place in the first-in, first-out order", () => {
+      const cache = new VerifiedTokenCache(0, 2);
+      cache.add("a", claimsAt(EPOCH / 1000));
+      cache.add("a", claimsAt(EPOCH / 1000));
+      cache.add("b", claimsAt(EPOCH / 1000));
+      expect(cache.size).to.equal(2);
+      expect(cache.get("a", EPOCH)).to.not.equal(undefined);
+      cache.add("c", claimsAt(EPOCH / 1000));
+      expect(cache.get("a", EPOCH)).to.equal(undefined);
+      expect(cache.get("b", EPOCH)).to.not.equal(undefined);
+      expect(cache.get("c", EPOCH)).to.not.equal(undefined);
+      expect(cache.size).to.equal(2);
+    });
+
     it("freezes the claims deeply, and does not keep tokens with nbf or longer than any access token", () => {
       const cache = new VerifiedTokenCache(0);
       const claims = cache.add("t", claimsAt(EPOCH / 1000, { roles: ["user"], org: { id: 1 } }));

@@ -21,8 +21,8 @@
   ncl nda nip nua the lengths in BYTES of claims, data, ip and user agent,
   which follow the head's 14th "|" back to back. The head holds only [0-9a-z],
   base64url and "|", so no content of the text fields can be mistaken for
-  it. The head is at most about 200 bytes (numbers of up to 16 digits, two
-  22-character digests); this script reads its first HEAD_MAX bytes.
+  it. The head is at most about 200 bytes (times of up to 11 base-36
+  characters, g and lengths of up to 16 digits, two 22-character digests); this script reads its first HEAD_MAX bytes.
 
   KEYS[1]  the session record          <prefix>{<uid>}:s:<sid>
   KEYS[2]  the user's index            <prefix>{<uid>}:i
@@ -45,7 +45,7 @@
     { head, data }    when the data was read apart (no copy of it is made)
 
   A touch rewrites lu in place with SETRANGE when the new value is as long
-  as the old (always, lu being written at LU_WIDTH), else with a
+  as the old (lu is written at LU_WIDTH: so until the year 5188), else with a
   GET and a SET of the whole record (everything after lu copied as it is).
   The record then expires at its new deadline min(lu + it, ca + al)
   (PEXPIRE), or keeps having no expiry for a forever session (it = al =

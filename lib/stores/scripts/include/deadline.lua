@@ -7,8 +7,22 @@
 local LU_WIDTH = 9 -- enough for every epoch ms until the year 5188
 local DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz'
 
--- A record's time or duration field as a number of ms (nil for "").
-local function ms(field) return tonumber(field, 36) end
+-- 36^1 .. 36^6: a base-36 chunk of up to 6 characters stays below 2^32.
+local POW36 = { 36, 1296, 46656, 1679616, 60466176, 2176782336 }
+
+-- A record's time or duration field as a number of ms; nil for "" or for
+-- anything but [0-9a-z]. Read in chunks of 6 characters: tonumber(s, 36)
+-- is C's strtoul, only 32 bits wide on 32-bit builds and Windows ports, and
+-- it would also take spaces, a sign or upper case.
+local function ms(field)
+  if not string.find(field, '^[0-9a-z]+$') then return nil end
+  local n = 0
+  for i = 1, #field, 6 do
+    local chunk = string.sub(field, i, i + 5)
+    n = n * POW36[#chunk] + tonumber(chunk, 36)
+  end
+  return n
+end
 
 -- A whole number of ms >= 0 as a record field, left-padded with zeros to width.
 local function base36(n, width)
