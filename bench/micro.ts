@@ -16,8 +16,8 @@ const secret = process.env.BENCH_SECRET!;
 /** A typical browser user agent, as a login records it. */
 export const USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
 
-function client(commandTimeout = 1000): Promise<Redis> {
-  const c = new Redis(redisUrl, { enableOfflineQueue: false, commandTimeout });
+function client(commandTimeout = 1000, db = 0): Promise<Redis> {
+  const c = new Redis(redisUrl, { enableOfflineQueue: false, commandTimeout, db });
   return new Promise((resolve, reject) => { c.once("ready", () => resolve(c)); c.once("error", reject); });
 }
 
@@ -89,13 +89,19 @@ async function cloneSessions(redis: Redis, prefix: string, userId: string, count
   return count;
 }
 
-async function memoryPerSession(redis: Redis, prefix: string, typical: boolean) {
+/**
+ * Redis memory per session with the store's defaults (prefix `sg:`), in a
+ * logical database of its own (`db`), so nothing else is counted.
+ */
+async function memoryPerSession(db: number, typical: boolean) {
+  const redis = await client(1000, db);
+  const prefix = "sg:";
   const guard = sessionGuard({ store: new RedisStore({ client: redis, prefix }), secret });
   const n = config.sessions;
   await pool(n, 50, (i) => guard.sessions.create(`user-${i}`, typical ? { claims: { role: "user" }, ip: `203.0.113.${i % 256}`, userAgent: USER_AGENT } : {}));
   const m = await memoryUnder(redis, prefix);
-  // After one refresh a session also holds the previous refresh digest.
   await guard.close();
+  redis.disconnect();
   return { sessions: n, ...m, bytesPerSession: m.bytes / n, sessionHashBytes: m.sessionBytes / Math.max(1, m.sessionKeys) };
 }
 
@@ -103,8 +109,8 @@ async function main() {
   const redis = await client();
   const results: Record<string, unknown> = {};
 
-  results.memoryMinimal = await memoryPerSession(redis, "bm1:", false);
-  results.memoryTypical = await memoryPerSession(redis, "bm2:", true);
+  results.memoryMinimal = await memoryPerSession(1, false);
+  results.memoryTypical = await memoryPerSession(2, true);
 
   // Login and refresh throughput, in this process, against Redis.
   {

@@ -297,8 +297,10 @@ Numbers from one machine: compare the ratios, not the absolute req/s.
 - Redis commands per request: \`INFO commandstats\` before and after each load run (its own INFO calls
   left out; 300 ms after the run, so writes of answers still in flight are counted) ÷ 2xx answers.
 - Redis memory per session: ${fmt(config.sessions)} sessions created through \`guard.sessions.create\` for
-  ${fmt(config.sessions)} users, \`MEMORY USAGE key SAMPLES 0\` summed over every key of the store's prefix
-  (session records and per-user indexes) ÷ ${fmt(config.sessions)}.
+  ${fmt(config.sessions)} users (\`user-0\` … \`user-${config.sessions - 1}\`), with the store's defaults (prefix \`sg:\`), each
+  measurement in a logical database of its own; \`MEMORY USAGE key SAMPLES 0\` summed over every key of the
+  prefix (session records and per-user indexes) ÷ ${fmt(config.sessions)}. Redis allocates in steps (8 bytes
+  for small sizes, then 16 and 32), so a longer prefix or user id can cost a step more per key.
 - Login and refresh throughput: \`guard.sessions.create\` / \`guard.sessions.refresh\` in one process
   against the same Redis, ${config.opsConcurrency} operations in flight, ${config.opsSeconds} s each; every refresh uses the
   token the previous one returned.

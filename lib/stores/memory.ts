@@ -10,6 +10,10 @@ import { deadlineOf } from "./store.js";
 import type { CreateInput, RotateInput, RotateResult, SessionRecord, Store } from "./store.js";
 
 interface Entry {
+  /**
+   * A frozen snapshot, replaced (never changed) on a touch or a rotation, so
+   * it can be handed out as it is: no copy per request.
+   */
   record: SessionRecord;
   generation: number;
   currentHash: string;
@@ -80,15 +84,15 @@ export class MemoryStore implements Store {
         evicted.push(entry.record.id);
       }
     }
-    sessions.set(record.id, { record: { ...record }, generation: 0, currentHash: input.refreshHash, previousHash: "", rotatedAt: now });
+    sessions.set(record.id, { record: Object.freeze({ ...record }), generation: 0, currentHash: input.refreshHash, previousHash: "", rotatedAt: now });
     return evicted;
   }
 
   async check(userId: string, sessionId: string, now: number, touchInterval: number): Promise<SessionRecord | null> {
     const entry = this.live(userId, sessionId, now);
     if (!entry) return null;
-    if (now - entry.record.lastUsedAt >= touchInterval) entry.record.lastUsedAt = now;
-    return { ...entry.record };
+    if (now - entry.record.lastUsedAt >= touchInterval) entry.record = Object.freeze({ ...entry.record, lastUsedAt: now });
+    return entry.record;
   }
 
   async rotate(input: RotateInput): Promise<RotateResult> {
@@ -99,15 +103,13 @@ export class MemoryStore implements Store {
       entry.currentHash = input.successorHash;
       entry.generation += 1;
       entry.rotatedAt = input.now;
-      entry.record.lastUsedAt = input.now;
-      entry.record.ip = input.ip;
-      entry.record.userAgent = input.userAgent;
-      return { status: "rotated", record: { ...entry.record } };
+      entry.record = Object.freeze({ ...entry.record, lastUsedAt: input.now, ip: input.ip, userAgent: input.userAgent });
+      return { status: "rotated", record: entry.record };
     }
     if (input.generation === entry.generation - 1 && input.presentedHash === entry.previousHash) {
-      if (input.now - entry.rotatedAt <= input.reuseWindow) return { status: "repeated", record: { ...entry.record } };
+      if (input.now - entry.rotatedAt <= input.reuseWindow) return { status: "repeated", record: entry.record };
       this.remove(input.userId, input.sessionId);
-      return { status: "reused", record: { ...entry.record } };
+      return { status: "reused", record: entry.record };
     }
     if (input.generation < entry.generation - 1) return { status: "stale", currentGeneration: entry.generation };
     return { status: "invalid" };
@@ -117,7 +119,7 @@ export class MemoryStore implements Store {
     const entry = this.live(userId, sessionId, now);
     if (!entry || entry.generation !== generation || entry.currentHash !== currentHash) return null;
     this.remove(userId, sessionId);
-    return { ...entry.record };
+    return entry.record;
   }
 
   async revokeByRefresh(userId: string, sessionId: string, generation: number, presentedHash: string, now: number, reuseWindow: number): Promise<boolean> {
@@ -132,7 +134,7 @@ export class MemoryStore implements Store {
 
   async get(userId: string, sessionId: string, now: number): Promise<SessionRecord | null> {
     const entry = this.live(userId, sessionId, now);
-    return entry ? { ...entry.record } : null;
+    return entry ? entry.record : null;
   }
 
   async list(userId: string, now: number): Promise<SessionRecord[]> {
@@ -141,7 +143,7 @@ export class MemoryStore implements Store {
     if (!sessions) return [];
     this.prune(sessions, now);
     if (sessions.size === 0) this.users.delete(userId);
-    return [...sessions.values()].map((entry) => ({ ...entry.record }));
+    return [...sessions.values()].map((entry) => entry.record);
   }
 
   async revoke(userId: string, sessionId: string, now: number): Promise<boolean> {

@@ -7,11 +7,11 @@
  * is alive: the guard still asks the store on every request, so a logout
  * takes effect at once. Entries are keyed by the whole token string (only
  * the exact token verified hits; a copy, so the request's header can be
- * freed), hold deeply frozen claims (a route cannot change
- * what the next request sees), and are only used between the times the full
- * check would accept: from `iat − clockTolerance` until
- * `exp + clockTolerance`. Outside that window the token goes through the
- * full check again, which gives the precise error.
+ * freed), hold deeply frozen claims (a route cannot change what the next
+ * request sees), and are only used between the times the full check would
+ * accept: from `iat − clockTolerance` until `exp + clockTolerance`. Outside
+ * that window the token goes through the full check again, which gives the
+ * precise error.
  *
  * @module
  */
