@@ -14,6 +14,10 @@
  * `null` is a forever session). A record whose deadline is `<= now` is dead:
  * every operation that meets it treats it as absent and deletes it.
  *
+ * Records a store returns are the caller's to read, never to change: a
+ * store may hand out the same object again (`MemoryStore` does, to save a
+ * copy per request).
+ *
  * @module
  */
 
