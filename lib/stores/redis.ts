@@ -433,18 +433,19 @@ function unpack(value: Buffer, id: string, userId: string): SessionRecord {
   }
   const lengths = head.slice(10).map((n) => (n === "" ? NaN : Number(n)));
   const end = at + lengths.reduce((sum, n) => sum + n, 0);
+  const [lastUsedAt, createdAt, idleTimeout, absoluteLifetime] = head.slice(1, 5).map(fromBase36);
   if (head.length !== HEAD_FIELDS || head[0] !== FORMAT || !lengths.every((n) => Number.isInteger(n) && n >= 0) || end !== value.length ||
-    !isTime(fromBase36(head[1])) || !isTime(fromBase36(head[2])) || Number.isNaN(fromBase36(head[3])) || Number.isNaN(fromBase36(head[4]))) {
+    !isTime(lastUsedAt) || !isTime(createdAt) || Number.isNaN(idleTimeout) || Number.isNaN(absoluteLifetime)) {
     throw new Error("RedisStore: a session record in Redis is not in a format this version reads");
   }
   const text = (n: number): string => value.toString("utf8", at, (at += lengths[n]));
   return {
     id,
     userId,
-    createdAt: fromBase36(head[2])!,
-    lastUsedAt: fromBase36(head[1])!,
-    idleTimeout: fromBase36(head[3]),
-    absoluteLifetime: fromBase36(head[4]),
+    createdAt,
+    lastUsedAt,
+    idleTimeout,
+    absoluteLifetime,
     rememberMe: head[5] === "1",
     claims: text(0),
     data: text(1),
