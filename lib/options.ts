@@ -363,9 +363,17 @@ function editDistance(a: string, b: string): number {
 /** Node's longest timer: a longer delay fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** A user clock made to give whole milliseconds, as every store and TTL expects. */
+/**
+ * A user clock made to give whole milliseconds, as every store and TTL
+ * expects. A reading that is no time at all (`NaN` from an invalid `Date`,
+ * say) throws: compared with it, every deadline would pass for alive.
+ */
 function wholeMilliseconds(now: () => number): () => number {
-  return () => Math.floor(now());
+  return () => {
+    const ms = Math.floor(now());
+    if (!Number.isSafeInteger(ms) || ms < 0) throw new Error(`session-guard: the \`now\` clock returned ${ms}, not epoch milliseconds; refusing to judge deadlines with it`);
+    return ms;
+  };
 }
 
 /** `value`, or `fallback` when the option was left out (`null` is kept, so it can be rejected). */

@@ -277,7 +277,8 @@ export class SessionManager {
   check(claims: AccessClaims): Promise<SessionHandle> {
     if (!SESSION_ID.test(claims.sid)) return Promise.reject(new SessionError("session_inactive"));
     const config = this.#config;
-    return this.#callStore("check", () => config.store.check(claims.sub, claims.sid, config.now(), config.touchInterval), claims).then((record) => {
+    const now = config.now();
+    return this.#callStore("check", () => config.store.check(claims.sub, claims.sid, now, config.touchInterval), claims).then((record) => {
       if (record === null) throw new SessionError("session_inactive");
       return new SessionHandle(this, claims, record);
     });
@@ -297,14 +298,16 @@ export class SessionManager {
   async get(sessionId: string, userId: string): Promise<SessionInfo | null> {
     checkUserId(userId);
     if (typeof sessionId !== "string" || !SESSION_ID.test(sessionId)) return null;
-    const record = await this.#callStore("get", () => this.#config.store.get(userId, sessionId, this.#config.now()), { sub: userId, sid: sessionId });
+    const now = this.#config.now();
+    const record = await this.#callStore("get", () => this.#config.store.get(userId, sessionId, now), { sub: userId, sid: sessionId });
     return record && toInfo(record, undefined);
   }
 
   /** The user's live sessions, newest first; `currentId` marks the caller's. */
   async list(userId: string, currentId?: string): Promise<SessionInfo[]> {
     checkUserId(userId);
-    const records = await this.#callStore("list", () => this.#config.store.list(userId, this.#config.now()), { sub: userId });
+    const now = this.#config.now();
+    const records = await this.#callStore("list", () => this.#config.store.list(userId, now), { sub: userId });
     records.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1));
     return records.map((record) => toInfo(record, currentId));
   }
@@ -313,7 +316,8 @@ export class SessionManager {
   async revoke(sessionId: string, userId: string): Promise<boolean> {
     checkUserId(userId);
     if (typeof sessionId !== "string" || !SESSION_ID.test(sessionId)) return false;
-    const revoked = await this.#callStore("revoke", () => this.#config.store.revoke(userId, sessionId, this.#config.now()), { sub: userId, sid: sessionId });
+    const now = this.#config.now();
+    const revoked = await this.#callStore("revoke", () => this.#config.store.revoke(userId, sessionId, now), { sub: userId, sid: sessionId });
     if (revoked) this.emit("revoke", { sessionId, userId, reason: "revoked" });
     return revoked;
   }
@@ -323,7 +327,8 @@ export class SessionManager {
     checkUserId(userId);
     const except = options.except;
     if (except !== undefined && typeof except !== "string") throw new TypeError("session-guard: `except` must be a session id");
-    const ids = await this.#callStore("revokeAll", () => this.#config.store.revokeAll(userId, except, this.#config.now()), { sub: userId });
+    const now = this.#config.now();
+    const ids = await this.#callStore("revokeAll", () => this.#config.store.revokeAll(userId, except, now), { sub: userId });
     const reason = except === undefined ? "logout-all" : "logout-others";
     for (const sessionId of ids) this.emit("revoke", { sessionId, userId, reason });
     return ids.length;
@@ -331,7 +336,8 @@ export class SessionManager {
 
   /** @internal Ends a session at its user's request (`logout` event). */
   async logout(sessionId: string, userId: string): Promise<boolean> {
-    const ended = await this.#callStore("revoke", () => this.#config.store.revoke(userId, sessionId, this.#config.now()), { sub: userId, sid: sessionId });
+    const now = this.#config.now();
+    const ended = await this.#callStore("revoke", () => this.#config.store.revoke(userId, sessionId, now), { sub: userId, sid: sessionId });
     if (ended) this.emit("logout", { sessionId, userId });
     return ended;
   }
@@ -345,9 +351,10 @@ export class SessionManager {
     const { userId, sessionId, generation } = this.#genuineRefreshToken(refreshToken);
     const presented = digest(refreshToken);
     const config = this.#config;
+    const now = config.now();
     const ended = await this.#callStore(
       "revokeByRefresh",
-      () => config.store.revokeByRefresh(userId, sessionId, generation, presented, config.now(), config.refreshReuseWindow),
+      () => config.store.revokeByRefresh(userId, sessionId, generation, presented, now, config.refreshReuseWindow),
       { sub: userId, sid: sessionId },
     );
     if (!ended) {
@@ -396,6 +403,8 @@ export class SessionManager {
   /**
    * The one wrapper of every store call: bounds it by `storeTimeout`, and
    * turns any failure into `store_unavailable` with a `store_error` event.
+   * Callers read the clock before, so a broken clock is not taken for a
+   * broken store.
    */
   #callStore<T>(operation: string, call: () => Promise<T>, about?: { sub?: string; sid?: string }): Promise<T> {
     const failure = (err: unknown): SessionError => {

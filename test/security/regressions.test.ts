@@ -116,6 +116,28 @@ describe("security regressions", () => {
     }
   });
 
+  it("a clock that returns no time (NaN) fails closed: an expired token and a dead session are not let through", async () => {
+    for (const store of ["memory", "redis"] as const) {
+      const redis = store === "redis" ? await redisFixture() : undefined;
+      try {
+        const clock = fakeClock();
+        let broken = false;
+        const t = buildApp({ clock, guard: { ...(redis ? { store: redis.store } : {}), idleTimeout: "1m", absoluteLifetime: "5m", now: () => (broken ? Number.NaN : clock.now()) } });
+        const tokens = await login(t, "alice");
+        clock.advance(10 * 60_000);
+        expect((await me(t, tokens.access_token)).status, store).to.equal(401);
+        broken = true;
+        const res = await me(t, tokens.access_token);
+        expect(res.status, `${store}: ${JSON.stringify(res.body)}`).to.equal(500);
+        let thrown: unknown;
+        try { await t.guard.sessions.list("alice"); } catch (err) { thrown = err; }
+        expect(thrown, store).to.be.instanceOf(Error).with.property("message").that.matches(/`now` clock returned NaN/);
+      } finally {
+        await redis?.close();
+      }
+    }
+  });
+
   it("claims or data too large for a session are a 400 at login, and nothing is stored", async () => {
     const t = buildApp({ router: { authenticate: (req) => ({ userId: "alice", claims: { bio: String(req.body.bio) } }) } });
     const res = await request(t.app).post(`${MOUNT}/login`).send({ bio: "x".repeat(3000) });

@@ -325,6 +325,25 @@ describe("RedisStore (Redis only)", () => {
         expect(error, lu).to.be.instanceOf(Error);
         expect(await redis.get(key)).to.equal(bad);
       }
+      // A damaged time is refused before anything is written, and a global
+      // logout still ends every other session of the user.
+      await redis.set(key, value);
+      await store.create({ record: record("s3", clock.now()), refreshHash: digest("c"), maxSessions: null, now: clock.now() });
+      const damaged = value.slice(0, 2) + value.slice(2, 11).toUpperCase() + value.slice(11);
+      await redis.set(key, damaged);
+      for (const call of [() => store.get(USER, "s1", clock.now()), () => store.list(USER, clock.now()), () => store.revokeIfCurrent(USER, "s1", 0, digest("a"), clock.now())]) {
+        error = undefined;
+        try {
+          await call();
+        } catch (err) {
+          error = err;
+        }
+        expect(error).to.be.instanceOf(Error).with.property("message").that.matches(/format/);
+        expect(await redis.get(key)).to.equal(damaged);
+      }
+      expect((await store.revokeAll(USER, undefined, clock.now())).sort()).to.deep.equal(["s1", "s3"]);
+      expect(await redis.exists(key, sessionKey(BASE, "s3"), INDEX)).to.equal(0);
+      await store.create({ record: record("s1", clock.now()), refreshHash: digest("a"), maxSessions: null, now: clock.now() });
       // A record whose lengths do not cover it exactly is refused: by check's
       // script, and by the parser in Node for the operations that return it whole.
       await redis.set(key, value + "x");

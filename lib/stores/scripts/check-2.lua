@@ -74,6 +74,7 @@ end
 local function deadline(last) return deadlineOf(last, ca, it, al) end
 
 local d = deadline(ms(lu))
+if d == false then return redis.error_reply('ERR session-guard: unknown session record format') end
 if d ~= nil and d <= now then
   remove(KEYS[1], KEYS[2], ARGV[3], now)
   return nil

@@ -61,6 +61,7 @@ for _, id in ipairs(members) do
       local lu, ca, it, al = string.match(v, HEAD)
       if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
       local d = deadlineOf(ms(lu), ca, it, al)
+      if d == false then return redis.error_reply('ERR session-guard: unknown session record format') end
       if d ~= nil and d <= now then
         redis.call('DEL', key)
         redis.call('ZREM', idx, id)
@@ -92,6 +93,7 @@ local record = ARGV[4]
 local lu0, ca0, it0, al0 = string.match(record, HEAD)
 if not lu0 then return redis.error_reply('ERR session-guard: unknown session record format') end
 local d0 = deadlineOf(ms(lu0), ca0, it0, al0)
+if d0 == false then return redis.error_reply('ERR session-guard: unknown session record format') end
 if d0 ~= nil and d0 <= now then
   redis.call('DEL', KEYS[1])
   redis.call('ZREM', idx, sid)

@@ -30,6 +30,7 @@ local lu, ca, it, al = string.match(v, '^2|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
 if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
 
 local d = deadlineOf(ms(lu), ca, it, al)
+if d == false then return redis.error_reply('ERR session-guard: unknown session record format') end
 if d ~= nil and d <= now then
   remove(KEYS[1], KEYS[2], ARGV[2], now)
   return nil

@@ -41,6 +41,7 @@ for _, id in ipairs(members) do
     local lu, ca, it, al = string.match(v, '^2|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
     if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
     local d = deadlineOf(ms(lu), ca, it, al)
+    if d == false then return redis.error_reply('ERR session-guard: unknown session record format') end
     if d ~= nil and d <= now then
       redis.call('DEL', key)
       redis.call('ZREM', idx, id)

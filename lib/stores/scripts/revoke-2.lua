@@ -31,5 +31,6 @@ local lu, ca, it, al = string.match(v, '^2|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
 if not lu then return 1 end -- unreadable: deleted all the same, counted live
 
 local d = deadlineOf(ms(lu), ca, it, al)
+if d == false then return 1 end -- unreadable times: the same
 if d ~= nil and d <= now then return 0 end
 return 1

@@ -41,10 +41,9 @@ for _, id in ipairs(members) do
   local d
   if v then
     local lu, ca, it, al = string.match(v, '^2|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
-    if lu then
-      readable = true
-      d = deadlineOf(ms(lu), ca, it, al)
-    end
+    if lu then d = deadlineOf(ms(lu), ca, it, al) end
+    readable = lu ~= nil and d ~= false
+    if not readable then d = nil end
     alive = d == nil or d > now
   end
   if alive and readable and id == except then

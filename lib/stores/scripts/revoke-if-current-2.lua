@@ -41,6 +41,7 @@ local lu, ca, it, al, _, g, _, rc =
 if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
 
 local d = deadlineOf(ms(lu), ca, it, al)
+if d == false then return redis.error_reply('ERR session-guard: unknown session record format') end
 if d ~= nil and d <= now then
   remove(KEYS[1], KEYS[2], ARGV[2], now)
   return nil

@@ -66,6 +66,7 @@ if not lu then return redis.error_reply('ERR session-guard: unknown session reco
 local function deadline(last) return deadlineOf(last, ca, it, al) end
 
 local d = deadline(ms(lu))
+if d == false then return redis.error_reply('ERR session-guard: unknown session record format') end
 if d ~= nil and d <= now then
   remove(KEYS[1], KEYS[2], ARGV[2], now)
   return 0

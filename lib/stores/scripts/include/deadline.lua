@@ -39,13 +39,23 @@ local function base36(n, width)
 end
 
 -- The instant a record dies: the earlier of lu + it and ca + al, an "" part
--- being no deadline; nil for a forever session (it = al = ""). lu is a
--- number (ms); ca, it and al are the record's fields as stored.
+-- being no deadline; nil for a forever session (it = al = ""); false when a
+-- time is not base 36 (a damaged record: callers refuse it before writing).
+-- lu is a number (ms) or nil (ms() of a damaged field); ca, it and al are
+-- the record's fields as stored.
 local function deadlineOf(lu, ca, it, al)
+  local created = ms(ca)
+  if lu == nil or created == nil then return false end
   local d
-  if it ~= '' then d = lu + ms(it) end
+  if it ~= '' then
+    local idle = ms(it)
+    if idle == nil then return false end
+    d = lu + idle
+  end
   if al ~= '' then
-    local a = ms(ca) + ms(al)
+    local lifetime = ms(al)
+    if lifetime == nil then return false end
+    local a = created + lifetime
     if d == nil or a < d then d = a end
   end
   return d

@@ -26,6 +26,7 @@ local function settleIndex(idx, base, now)
       -- A record this version cannot read: leave the index as it is.
       if not lu then return end
       local d = deadlineOf(ms(lu), ca, it, al)
+      if d == false then return end
       -- A forever session remains: the index stays persistent.
       if d == nil then return end
       if d <= now then
