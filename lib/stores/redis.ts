@@ -435,7 +435,7 @@ function unpack(value: Buffer, id: string, userId: string): SessionRecord {
   const end = at + lengths.reduce((sum, n) => sum + n, 0);
   const [lastUsedAt, createdAt, idleTimeout, absoluteLifetime] = head.slice(1, 5).map(fromBase36);
   if (head.length !== HEAD_FIELDS || head[0] !== FORMAT || !lengths.every((n) => Number.isInteger(n) && n >= 0) || end !== value.length ||
-    !isTime(lastUsedAt) || !isTime(createdAt) || Number.isNaN(idleTimeout) || Number.isNaN(absoluteLifetime)) {
+    !isTime(lastUsedAt) || !isTime(createdAt) || (idleTimeout !== null && !isTime(idleTimeout)) || (absoluteLifetime !== null && !isTime(absoluteLifetime))) {
     throw new Error("RedisStore: a session record in Redis is not in a format this version reads");
   }
   const text = (n: number): string => value.toString("utf8", at, (at += lengths[n]));
