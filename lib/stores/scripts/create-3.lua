@@ -45,8 +45,6 @@ local sid = ARGV[2]
 local idx = KEYS[2]
 local base = KEYS[3]
 
-local HEAD = '^2|([^|]*)|([^|]*)|([^|]*)|([^|]*)|'
-
 -- Prune: lowest score (least recently used) first.
 local members = redis.call('ZRANGE', idx, 0, -1)
 local live = {}
@@ -58,9 +56,7 @@ for _, id in ipairs(members) do
     if not v then
       redis.call('ZREM', idx, id)
     else
-      local lu, ca, it, al = string.match(v, HEAD)
-      if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
-      local d = deadlineOf(ms(lu), ca, it, al)
+      local d = recordDeadline(v)
       if d == false then return redis.error_reply('ERR session-guard: unknown session record format') end
       if d ~= nil and d <= now then
         redis.call('DEL', key)
@@ -90,9 +86,8 @@ end
 
 -- The new record (replacing any leftover under the same id).
 local record = ARGV[4]
-local lu0, ca0, it0, al0 = string.match(record, HEAD)
-if not lu0 then return redis.error_reply('ERR session-guard: unknown session record format') end
-local d0 = deadlineOf(ms(lu0), ca0, it0, al0)
+local lu0 = string.match(record, '^2|([^|]*)|')
+local d0 = recordDeadline(record)
 if d0 == false then return redis.error_reply('ERR session-guard: unknown session record format') end
 if d0 ~= nil and d0 <= now then
   redis.call('DEL', KEYS[1])

@@ -26,10 +26,7 @@ local now = tonumber(ARGV[1])
 --!include remove-session.lua
 local v = redis.call('GET', KEYS[1])
 if not v then return nil end
-local lu, ca, it, al = string.match(v, '^2|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
-if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
-
-local d = deadlineOf(ms(lu), ca, it, al)
+local d = recordDeadline(v)
 if d == false then return redis.error_reply('ERR session-guard: unknown session record format') end
 if d ~= nil and d <= now then
   remove(KEYS[1], KEYS[2], ARGV[2], now)

@@ -38,9 +38,7 @@ for _, id in ipairs(members) do
   if not v then
     redis.call('ZREM', idx, id)
   else
-    local lu, ca, it, al = string.match(v, '^2|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
-    if not lu then return redis.error_reply('ERR session-guard: unknown session record format') end
-    local d = deadlineOf(ms(lu), ca, it, al)
+    local d = recordDeadline(v)
     if d == false then return redis.error_reply('ERR session-guard: unknown session record format') end
     if d ~= nil and d <= now then
       redis.call('DEL', key)

@@ -27,10 +27,7 @@ local now = tonumber(ARGV[1])
 local v = redis.call('GET', KEYS[1])
 remove(KEYS[1], KEYS[2], ARGV[2], now)
 if not v then return 0 end
-local lu, ca, it, al = string.match(v, '^2|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
-if not lu then return 1 end -- unreadable: deleted all the same, counted live
-
-local d = deadlineOf(ms(lu), ca, it, al)
-if d == false then return 1 end -- unreadable times: the same
+local d = recordDeadline(v)
+if d == false then return 1 end -- unreadable: deleted all the same, counted live
 if d ~= nil and d <= now then return 0 end
 return 1

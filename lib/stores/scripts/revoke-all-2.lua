@@ -40,9 +40,8 @@ for _, id in ipairs(members) do
   local readable = false
   local d
   if v then
-    local lu, ca, it, al = string.match(v, '^2|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
-    if lu then d = deadlineOf(ms(lu), ca, it, al) end
-    readable = lu ~= nil and d ~= false
+    d = recordDeadline(v)
+    readable = d ~= false
     if not readable then d = nil end
     alive = d == nil or d > now
   end

@@ -60,3 +60,12 @@ local function deadlineOf(lu, ca, it, al)
   end
   return d
 end
+
+-- deadlineOf a whole record as stored: its deadline, nil for a forever
+-- session, false when the record is unreadable (another format, or a
+-- damaged time). For the scripts that need no other field of the head.
+local function recordDeadline(v)
+  local lu, ca, it, al = string.match(v, '^2|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
+  if not lu then return false end
+  return deadlineOf(ms(lu), ca, it, al)
+end

@@ -22,10 +22,8 @@ local function settleIndex(idx, base, now)
     if not v then
       redis.call('ZREM', idx, id)
     else
-      local lu, ca, it, al = string.match(v, '^2|([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
+      local d = recordDeadline(v)
       -- A record this version cannot read: leave the index as it is.
-      if not lu then return end
-      local d = deadlineOf(ms(lu), ca, it, al)
       if d == false then return end
       -- A forever session remains: the index stays persistent.
       if d == nil then return end
