@@ -81,12 +81,19 @@ export interface RedisServer {
 /** Starts a throwaway redis-server on a free loopback port, without persistence. */
 export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
-  const child = spawn(...pinned(1, "redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]), {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    ...pinned(1, "redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]),
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let log = "";
-  child.stdout!.on("data", (d: Buffer) => { log += d.toString(); });
-  child.stderr!.on("data", (d: Buffer) => { log += d.toString(); });
+  child.stdout!.on("data", (d: Buffer) => {
+    log += d.toString();
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    log += d.toString();
+  });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const url = `redis://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
@@ -131,19 +138,29 @@ export class Child {
 
   constructor(script: string, options: { env?: Record<string, string>; nodeFlags?: string[]; cpu?: number } = {}) {
     // taskset execs node in place, so the pid stays the child's.
-    this.proc = spawn(...pinned(options.cpu, process.execPath, [...(options.nodeFlags ?? []), "--import", "tsx", new URL(script, import.meta.url).pathname]), {
-      cwd: ROOT_DIR,
-      env: { ...process.env, ...options.env },
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
+    this.proc = spawn(
+      ...pinned(options.cpu, process.execPath, [
+        ...(options.nodeFlags ?? []),
+        "--import",
+        "tsx",
+        new URL(script, import.meta.url).pathname,
+      ]),
+      {
+        cwd: ROOT_DIR,
+        env: { ...process.env, ...options.env },
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+      },
+    );
     this.proc.on("message", (m: any) => {
       const i = this.waiters.findIndex((w) => w.test(m));
       if (i >= 0) this.waiters.splice(i, 1)[0].resolve(m);
     });
-    this.exited = new Promise((resolve) => this.proc.once("exit", (code) => {
-      for (const w of this.waiters.splice(0)) w.reject(new Error(`${script} exited (code ${code}) before answering`));
-      resolve(code);
-    }));
+    this.exited = new Promise((resolve) =>
+      this.proc.once("exit", (code) => {
+        for (const w of this.waiters.splice(0)) w.reject(new Error(`${script} exited (code ${code}) before answering`));
+        resolve(code);
+      }),
+    );
   }
 
   get pid(): number {
@@ -170,7 +187,11 @@ export class Child {
     // arrives as an 'error' event, not as a throw).
     if (this.proc.connected) {
       this.proc.once("error", () => {});
-      try { this.send({ type: "stop" }); } catch { /* already gone */ }
+      try {
+        this.send({ type: "stop" });
+      } catch {
+        /* already gone */
+      }
     }
     const done = await Promise.race([this.exited.then(() => true), sleep(10_000).then(() => false)]);
     if (!done) process.kill(this.pid, "SIGKILL");

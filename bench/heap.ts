@@ -23,12 +23,19 @@ async function main() {
   const n = config.sessions;
   for (let i = 0; i < n; i++) {
     // A distinct user agent string per session, as each request brings its own.
-    await guard.sessions.create(`user-${i}`, { claims: { role: "user" }, ip: `203.0.113.${i % 256}`, userAgent: `${USER_AGENT} ` .slice(0, -1) });
+    await guard.sessions.create(`user-${i}`, {
+      claims: { role: "user" },
+      ip: `203.0.113.${i % 256}`,
+      userAgent: `${USER_AGENT} `.slice(0, -1),
+    });
   }
   gc();
   const after = process.memoryUsage().heapUsed;
   const stillThere = await guard.sessions.list(`user-${n - 1}`);
-  process.send!({ type: "result", result: { sessions: n, heapBytes: after - before, bytesPerSession: (after - before) / n, check: stillThere.length } });
+  process.send!({
+    type: "result",
+    result: { sessions: n, heapBytes: after - before, bytesPerSession: (after - before) / n, check: stillThere.length },
+  });
 }
 
 main().catch((error) => process.send!({ type: "result", error: String(error?.stack ?? error) }));

@@ -43,13 +43,15 @@ process.on("message", async (message: RunMessage | { type: "stop" }) => {
   try {
     const tokens = message.mint ? mintTokens(message.mint, Math.ceil(MAX_RPS * (message.duration + 1))) : undefined;
     let sent = 0;
-    const requests = tokens && [{
-      method: "GET" as const,
-      setupRequest: (req: { headers?: Record<string, string> }) => {
-        req.headers = { ...message.headers, authorization: tokens[sent++ % tokens.length] };
-        return req;
+    const requests = tokens && [
+      {
+        method: "GET" as const,
+        setupRequest: (req: { headers?: Record<string, string> }) => {
+          req.headers = { ...message.headers, authorization: tokens[sent++ % tokens.length] };
+          return req;
+        },
       },
-    }];
+    ];
     const result = await autocannon({
       url: message.url,
       headers: message.headers,

@@ -18,39 +18,57 @@ export const USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit
 
 function client(commandTimeout = 1000, db = 0): Promise<Redis> {
   const c = new Redis(redisUrl, { enableOfflineQueue: false, commandTimeout, db });
-  return new Promise((resolve, reject) => { c.once("ready", () => resolve(c)); c.once("error", reject); });
+  return new Promise((resolve, reject) => {
+    c.once("ready", () => resolve(c));
+    c.once("error", reject);
+  });
 }
 
 /** Runs `count` jobs with at most `concurrency` in flight. */
 async function pool(count: number, concurrency: number, job: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
-    while (next < count) await job(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) await job(next++);
+    }),
+  );
 }
 
 /** Runs `worker` in `concurrency` loops for `seconds`; returns ops/s. */
-async function throughput(seconds: number, concurrency: number, setup: (w: number) => Promise<unknown>, op: (w: number, state: any) => Promise<unknown>): Promise<{ ops: number; opsPerSec: number }> {
+async function throughput(
+  seconds: number,
+  concurrency: number,
+  setup: (w: number) => Promise<unknown>,
+  op: (w: number, state: any) => Promise<unknown>,
+): Promise<{ ops: number; opsPerSec: number }> {
   const states = await Promise.all(Array.from({ length: concurrency }, (_, w) => setup(w)));
   let ops = 0;
   const start = performance.now();
   const end = start + seconds * 1000;
-  await Promise.all(states.map(async (state, w) => {
-    let s = state;
-    while (performance.now() < end) {
-      s = (await op(w, s)) ?? s;
-      ops++;
-    }
-  }));
+  await Promise.all(
+    states.map(async (state, w) => {
+      let s = state;
+      while (performance.now() < end) {
+        s = (await op(w, s)) ?? s;
+        ops++;
+      }
+    }),
+  );
   const elapsed = (performance.now() - start) / 1000;
   return { ops, opsPerSec: ops / elapsed };
 }
 
 /** Sums MEMORY USAGE (all samples) of every key under `prefix`. */
-async function memoryUnder(redis: Redis, prefix: string): Promise<{ keys: number; bytes: number; sessionKeys: number; sessionBytes: number; encoding: string }> {
+async function memoryUnder(
+  redis: Redis,
+  prefix: string,
+): Promise<{ keys: number; bytes: number; sessionKeys: number; sessionBytes: number; encoding: string }> {
   let cursor = "0";
   let encoding = "";
-  let keys = 0, bytes = 0, sessionKeys = 0, sessionBytes = 0;
+  let keys = 0,
+    bytes = 0,
+    sessionKeys = 0,
+    sessionBytes = 0;
   do {
     const [nextCursor, batch] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
     cursor = nextCursor;
@@ -62,7 +80,11 @@ async function memoryUnder(redis: Redis, prefix: string): Promise<{ keys: number
       const size = Number(replies[i][1] ?? 0);
       keys++;
       bytes += size;
-      if (key.includes("}:s:")) { sessionKeys++; sessionBytes += size; encoding ||= key; }
+      if (key.includes("}:s:")) {
+        sessionKeys++;
+        sessionBytes += size;
+        encoding ||= key;
+      }
     });
   } while (cursor !== "0");
   if (encoding) encoding = String(await redis.call("OBJECT", "ENCODING", encoding));
@@ -77,7 +99,7 @@ async function cloneSessions(redis: Redis, prefix: string, userId: string, count
   const source = sessionKey(base, sid);
   const dump = await redis.dumpBuffer(source);
   const ttl = Math.max(0, await redis.pttl(source));
-  for (let done = 0; done < count; ) {
+  for (let done = 0; done < count;) {
     const pipeline = redis.pipeline();
     for (let i = 0; i < 1000 && done < count; i++, done++) {
       const id = randomBytes(18).toString("base64url");
@@ -98,7 +120,9 @@ async function memoryPerSession(db: number, typical: boolean) {
   const prefix = "sg:";
   const guard = sessionGuard({ store: new RedisStore({ client: redis, prefix }), secret });
   const n = config.sessions;
-  await pool(n, 50, (i) => guard.sessions.create(`user-${i}`, typical ? { claims: { role: "user" }, ip: `203.0.113.${i % 256}`, userAgent: USER_AGENT } : {}));
+  await pool(n, 50, (i) =>
+    guard.sessions.create(`user-${i}`, typical ? { claims: { role: "user" }, ip: `203.0.113.${i % 256}`, userAgent: USER_AGENT } : {}),
+  );
   const m = await memoryUnder(redis, prefix);
   await guard.close();
   redis.disconnect();
@@ -115,13 +139,21 @@ async function main() {
   // Login and refresh throughput, in this process, against Redis.
   {
     const guard = sessionGuard({ store: new RedisStore({ client: redis, prefix: "bl:" }), secret });
-    const login = await throughput(config.opsSeconds, config.opsConcurrency, async () => 0, async (w, i: number) => {
-      await guard.sessions.create(`user-${w}-${i % 20}`, { claims: { role: "user" }, ip: "203.0.113.7", userAgent: USER_AGENT });
-      return i + 1;
-    });
-    const refresh = await throughput(config.opsSeconds, config.opsConcurrency,
+    const login = await throughput(
+      config.opsSeconds,
+      config.opsConcurrency,
+      async () => 0,
+      async (w, i: number) => {
+        await guard.sessions.create(`user-${w}-${i % 20}`, { claims: { role: "user" }, ip: "203.0.113.7", userAgent: USER_AGENT });
+        return i + 1;
+      },
+    );
+    const refresh = await throughput(
+      config.opsSeconds,
+      config.opsConcurrency,
       async (w) => (await guard.sessions.create(`refresher-${w}`, { ip: "203.0.113.7", userAgent: USER_AGENT })).refresh_token,
-      async (_w, token: string) => (await guard.sessions.refresh(token, { ip: "203.0.113.7", userAgent: USER_AGENT })).refresh_token);
+      async (_w, token: string) => (await guard.sessions.refresh(token, { ip: "203.0.113.7", userAgent: USER_AGENT })).refresh_token,
+    );
     results.login = login;
     results.refresh = refresh;
     await guard.close();
@@ -131,7 +163,12 @@ async function main() {
   // the time is measured even when it exceeds the 1 s defaults.
   {
     const slow = await client(120_000);
-    const guard = sessionGuard({ store: new RedisStore({ client: slow, prefix: "br:" }), secret, maxSessionsPerUser: null, storeTimeout: "120s" });
+    const guard = sessionGuard({
+      store: new RedisStore({ client: slow, prefix: "br:" }),
+      secret,
+      maxSessionsPerUser: null,
+      storeTimeout: "120s",
+    });
     const revokeAll: Array<{ sessions: number; revoked: number; ms: number; cloned: number; loginMs?: number }> = [];
     for (const size of config.revokeAllSizes) {
       const repeats = size <= 1000 ? 5 : 1;
@@ -167,4 +204,6 @@ async function main() {
 main().catch((error) => {
   process.send!({ type: "result", error: String(error?.stack ?? error) });
 });
-process.on("message", (m: { type?: string }) => { if (m?.type === "stop") process.exit(0); });
+process.on("message", (m: { type?: string }) => {
+  if (m?.type === "stop") process.exit(0);
+});

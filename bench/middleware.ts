@@ -15,7 +15,13 @@ const ROUNDS = 5;
 /** µs per call of `middleware` over `calls` sequential requests (each awaited through `next`). */
 function perCall(middleware: RequestHandler, authorization: string, calls: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const res = { status: () => { throw new Error("the middleware refused the token"); }, setHeader() {}, json() {} };
+    const res = {
+      status: () => {
+        throw new Error("the middleware refused the token");
+      },
+      setHeader() {},
+      json() {},
+    };
     let i = 0;
     const start = process.hrtime.bigint();
     const step = (err?: unknown): void => {

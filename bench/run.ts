@@ -17,7 +17,20 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { Redis } from "ioredis";
-import { BENCH_DIR, Child, ROOT_DIR, commandDelta, commandStats, config, median, pin, sleep, startRedis, type LoadResult, type RedisServer } from "./common.js";
+import {
+  BENCH_DIR,
+  Child,
+  ROOT_DIR,
+  commandDelta,
+  commandStats,
+  config,
+  median,
+  pin,
+  sleep,
+  startRedis,
+  type LoadResult,
+  type RedisServer,
+} from "./common.js";
 
 const VARIANTS = ["bare", "express-jwt", "express-jwt-string", "express-session", "sg-redis", "sg-redis-cold", "sg-memory"] as const;
 type Variant = (typeof VARIANTS)[number];
@@ -36,8 +49,20 @@ const USES_REDIS: Variant[] = ["express-session", "sg-redis", "sg-redis-cold"];
  * What the load generator needs to sign a fresh access token for every
  * request (the cold variant: the guard's verified-token cache never hits).
  */
-interface Mint { secret: string; sub: string; sid: string; claims: Record<string, unknown>; ttl: number }
-interface Server { variant: Variant; child: Child; url: string; headers: Record<string, string>; mint?: Mint }
+interface Mint {
+  secret: string;
+  sub: string;
+  sid: string;
+  claims: Record<string, unknown>;
+  ttl: number;
+}
+interface Server {
+  variant: Variant;
+  child: Child;
+  url: string;
+  headers: Record<string, string>;
+  mint?: Mint;
+}
 
 const secret = randomBytes(48).toString("base64");
 const children: Child[] = [];
@@ -48,7 +73,9 @@ async function cleanup(): Promise<void> {
   await redis?.stop().catch(() => {});
 }
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => { void cleanup().finally(() => process.exit(130)); });
+  process.on(signal, () => {
+    void cleanup().finally(() => process.exit(130));
+  });
 }
 
 async function startServer(variant: Variant, redisUrl: string): Promise<Server> {
@@ -71,7 +98,12 @@ async function startServer(variant: Variant, redisUrl: string): Promise<Server> 
 
 /** Logs in once; returns the headers every request of the load carries (and, for the cold variant, how to mint tokens). */
 async function login(variant: Variant, url: string): Promise<{ headers: Record<string, string>; mint?: Mint }> {
-  const post = (path: string) => fetch(`${url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "ada@example.com", password: "correct horse" }) });
+  const post = (path: string) =>
+    fetch(`${url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: "ada@example.com", password: "correct horse" }),
+    });
   switch (variant) {
     case "bare":
       return { headers: {} };
@@ -83,7 +115,10 @@ async function login(variant: Variant, url: string): Promise<{ headers: Record<s
     case "express-session": {
       const res = await post("/login");
       await res.arrayBuffer();
-      const cookie = res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+      const cookie = res.headers
+        .getSetCookie()
+        .map((c) => c.split(";")[0])
+        .join("; ");
       if (!cookie) throw new Error("express-session: login set no cookie");
       return { headers: { cookie } };
     }
@@ -103,10 +138,19 @@ let nextId = 0;
 async function load(loader: Child, server: Server, duration: number): Promise<LoadResult> {
   const id = ++nextId;
   const answer = loader.wait<{ result?: LoadResult; error?: string }>((m) => m.type === "result" && m.id === id);
-  loader.send({ type: "run", id, url: `${server.url}/hello`, headers: server.headers, mint: server.mint, connections: config.connections, duration });
+  loader.send({
+    type: "run",
+    id,
+    url: `${server.url}/hello`,
+    headers: server.headers,
+    mint: server.mint,
+    connections: config.connections,
+    duration,
+  });
   const { result, error } = await answer;
   if (!result) throw new Error(`load of ${server.variant} failed: ${error}`);
-  if (result.tokensReused) throw new Error(`${server.variant}: the load ran out of fresh tokens (${result.tokensReused} requests reused one)`);
+  if (result.tokensReused)
+    throw new Error(`${server.variant}: the load ran out of fresh tokens (${result.tokensReused} requests reused one)`);
   if (result.non2xx || result.errors || result.timeouts) {
     throw new Error(`${server.variant}: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts under load`);
   }
@@ -138,7 +182,9 @@ async function main() {
   const admin = new Redis(redis.url);
   const redisVersion = /redis_version:(\S+)/.exec(await admin.info("server"))?.[1] ?? "?";
 
-  console.log(`bench: ${config.rounds} rounds × ${config.duration}s per variant, ${config.connections} connections${pin ? ", servers pinned to CPU 0, load generator and Redis to CPU 1" : ""}${config.quick ? " (quick mode)" : ""}`);
+  console.log(
+    `bench: ${config.rounds} rounds × ${config.duration}s per variant, ${config.connections} connections${pin ? ", servers pinned to CPU 0, load generator and Redis to CPU 1" : ""}${config.quick ? " (quick mode)" : ""}`,
+  );
   const loader = new Child("load.ts", { cpu: 1 });
   children.push(loader);
   await loader.wait((m) => m.type === "ready");
@@ -169,7 +215,10 @@ async function main() {
     }
     for (const v of VARIANTS) round[v].ratio = round[v].rps / round.bare.rps;
     rounds.push(round);
-    console.log(`round ${r + 1}/${config.rounds}: ` + VARIANTS.map((v) => `${v} ${fmt(round[v].rps)} req/s (${round[v].ratio.toFixed(2)}×)`).join(", "));
+    console.log(
+      `round ${r + 1}/${config.rounds}: ` +
+        VARIANTS.map((v) => `${v} ${fmt(round[v].rps)} req/s (${round[v].ratio.toFixed(2)}×)`).join(", "),
+    );
   }
   for (const server of servers) await server.child.stop();
 
@@ -187,14 +236,27 @@ async function main() {
   const sgVsSession = median(rounds.map((r) => r["sg-redis"].rps / r["express-session"].rps));
   // Per request, by command (median over rounds). commandstats also counts the
   // commands a Lua script runs, so EVALSHA is the round trip and the rest run inside it.
-  const commandsByName = Object.fromEntries(USES_REDIS.map((v) => {
-    const names = new Set(rounds.flatMap((r) => Object.keys(r[v].commandsByName ?? {})));
-    return [v, Object.fromEntries([...names].map((n) => [n, Number(median(rounds.map((r) => (r[v].commandsByName?.[n] ?? 0) / r[v].requests)).toFixed(3))]))];
-  }));
+  const commandsByName = Object.fromEntries(
+    USES_REDIS.map((v) => {
+      const names = new Set(rounds.flatMap((r) => Object.keys(r[v].commandsByName ?? {})));
+      return [
+        v,
+        Object.fromEntries(
+          [...names].map((n) => [n, Number(median(rounds.map((r) => (r[v].commandsByName?.[n] ?? 0) / r[v].requests)).toFixed(3))]),
+        ),
+      ];
+    }),
+  );
   const commandRows = [
     "| variant | Redis commands per request, by name (median over rounds) |",
     "|---|---|",
-    ...USES_REDIS.map((v) => `| ${LABEL[v]} | ${Object.entries(commandsByName[v]).sort((a, b) => b[1] - a[1]).map(([n, c]) => `${n.toUpperCase()} ${c}`).join(", ")} |`),
+    ...USES_REDIS.map(
+      (v) =>
+        `| ${LABEL[v]} | ${Object.entries(commandsByName[v])
+          .sort((a, b) => b[1] - a[1])
+          .map(([n, c]) => `${n.toUpperCase()} ${c}`)
+          .join(", ")} |`,
+    ),
   ].join("\n");
 
   console.log("in-process measurements (Redis memory, login, refresh, revokeAll)…");
@@ -207,7 +269,11 @@ async function main() {
   await redis.stop();
 
   let commit = "?";
-  try { commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT_DIR }).toString().trim(); } catch { /* not a checkout */ }
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT_DIR }).toString().trim();
+  } catch {
+    /* not a checkout */
+  }
   const machine = {
     cpu: os.cpus()[0]?.model ?? "?",
     cores: os.cpus().length,
@@ -216,13 +282,19 @@ async function main() {
     node: process.version,
     redis: redisVersion,
   };
-  const packages = Object.fromEntries(["session-guard", "express", "ioredis", "jsonwebtoken", "express-jwt", "express-session", "connect-redis", "redis", "autocannon"].map((p) =>
-    [p, p === "session-guard" ? `${JSON.parse(readFileSync(`${ROOT_DIR}package.json`, "utf8")).version} (${commit})` : version(p)]));
+  const packages = Object.fromEntries(
+    ["session-guard", "express", "ioredis", "jsonwebtoken", "express-jwt", "express-session", "connect-redis", "redis", "autocannon"].map(
+      (p) => [p, p === "session-guard" ? `${JSON.parse(readFileSync(`${ROOT_DIR}package.json`, "utf8")).version} (${commit})` : version(p)],
+    ),
+  );
 
   const table = [
     "| variant | req/s (median) | p50 ms | p99 ms | × bare (median, min–max) | Redis cmds / req |",
     "|---|---:|---:|---:|---:|---:|",
-    ...summary.map((s) => `| ${s.label} | ${fmt(s.rps)} | ${s.p50} | ${s.p99} | ${s.ratio.toFixed(2)} (${s.ratioMin.toFixed(2)}–${s.ratioMax.toFixed(2)}) | ${s.commands === undefined ? "–" : s.commands.toFixed(2)} |`),
+    ...summary.map(
+      (s) =>
+        `| ${s.label} | ${fmt(s.rps)} | ${s.p50} | ${s.p99} | ${s.ratio.toFixed(2)} (${s.ratioMin.toFixed(2)}–${s.ratioMax.toFixed(2)}) | ${s.commands === undefined ? "–" : s.commands.toFixed(2)} |`,
+    ),
   ].join("\n");
   const revokeRows = new Map<number, number[]>();
   const loginMs = new Map<number, number[]>();
@@ -231,7 +303,10 @@ async function main() {
     revokeRows.set(r.sessions, [...(revokeRows.get(r.sessions) ?? []), r.ms]);
     if (r.loginMs !== undefined) loginMs.set(r.sessions - 1, [...(loginMs.get(r.sessions - 1) ?? []), r.loginMs]);
   }
-  const loginRows = [...loginMs].map(([n, ms]) => `| one login (\`create\`) of a user who has ${fmt(n)} sessions (\`maxSessionsPerUser: null\`)${ms.length > 1 ? ` (median of ${ms.length})` : ""} | ${fmt(median(ms), 1)} ms |`);
+  const loginRows = [...loginMs].map(
+    ([n, ms]) =>
+      `| one login (\`create\`) of a user who has ${fmt(n)} sessions (\`maxSessionsPerUser: null\`)${ms.length > 1 ? ` (median of ${ms.length})` : ""} | ${fmt(median(ms), 1)} ms |`,
+  );
   const extra = [
     "| measurement | value |",
     "|---|---:|",
@@ -240,7 +315,10 @@ async function main() {
     `| Redis memory per session, typical (role claim, IPv4, browser user agent) | ${fmt(micro.memoryTypical.bytesPerSession)} B (record alone ${fmt(micro.memoryTypical.sessionHashBytes)} B, ${micro.memoryTypical.encoding} encoding) |`,
     `| login, \`guard.sessions.create\` (RedisStore, ${config.opsConcurrency} in flight) | ${fmt(micro.login.opsPerSec)} ops/s |`,
     `| refresh, \`guard.sessions.refresh\` (RedisStore, ${config.opsConcurrency} in flight) | ${fmt(micro.refresh.opsPerSec)} ops/s |`,
-    ...[...revokeRows].map(([n, ms]) => `| \`revokeAll\` of one user's ${fmt(n)} sessions${ms.length > 1 ? ` (median of ${ms.length})` : ""} | ${fmt(median(ms), 1)} ms |`),
+    ...[...revokeRows].map(
+      ([n, ms]) =>
+        `| \`revokeAll\` of one user's ${fmt(n)} sessions${ms.length > 1 ? ` (median of ${ms.length})` : ""} | ${fmt(median(ms), 1)} ms |`,
+    ),
     ...loginRows,
     `| heap per MemoryStore session (${fmt(heap.sessions)} typical sessions, after GC) | ${fmt(heap.bytesPerSession)} B |`,
     `| the middleware alone, in process, µs per call (session-guard with MemoryStore / express-jwt, same HS256 token) | ${middleware.guardUs.toFixed(1)} / ${middleware.expressJwtUs.toFixed(1)} µs |`,
@@ -256,7 +334,10 @@ async function main() {
 
   const stamp = new Date().toISOString();
   mkdirSync(`${BENCH_DIR}.results`, { recursive: true });
-  writeFileSync(`${BENCH_DIR}.results/${stamp.replace(/[:.]/g, "-")}.json`, JSON.stringify({ stamp, config, machine, packages, summary, sgVsSession, rounds, commandsByName, micro, heap, middleware }, null, 2));
+  writeFileSync(
+    `${BENCH_DIR}.results/${stamp.replace(/[:.]/g, "-")}.json`,
+    JSON.stringify({ stamp, config, machine, packages, summary, sgVsSession, rounds, commandsByName, micro, heap, middleware }, null, 2),
+  );
 
   if (!config.quick) {
     const md = `# Benchmarks
@@ -268,16 +349,22 @@ Numbers from one machine: compare the ratios, not the absolute req/s.
 
 - CPU: ${machine.cpu}, ${machine.cores} cores; memory: ${machine.memoryGiB} GiB; ${machine.os}
 - Node ${machine.node}, Redis ${machine.redis}
-- Packages: ${Object.entries(packages).map(([p, v]) => `${p} ${v}`).join(", ")}
+- Packages: ${Object.entries(packages)
+      .map(([p, v]) => `${p} ${v}`)
+      .join(", ")}
 
 ## Method
 
 - Every variant is an Express app in its own child process on a free loopback port; the load generator
   (autocannon's programmatic API) runs in another child; the bench starts its own \`redis-server\`
   (\`--save '' --appendonly no\`) on a free loopback port. Server, load generator and Redis share the
-  ${machine.cores} cores, so absolute numbers are low; what matters is the ratio within a round.${pin ? `
+  ${machine.cores} cores, so absolute numbers are low; what matters is the ratio within a round.${
+    pin
+      ? `
   With \`taskset\`, every server runs on CPU 0 and the load generator and Redis on CPU 1 (the
-  in-process measurements are not pinned).` : ""}
+  in-process measurements are not pinned).`
+      : ""
+  }
 - Each variant logs in once and then \`GET /hello\` (a small JSON body) is loaded with ${config.connections}
   connections for ${config.duration} s, after a ${config.warmup} s warm-up per variant. ${config.rounds} rounds; within each round
   all variants run one after the other, the order rotating every round, so drift of the host cancels

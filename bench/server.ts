@@ -28,7 +28,9 @@ const closers: Array<() => Promise<unknown> | void> = [];
 
 switch (variant) {
   case "bare": {
-    app.get("/hello", (_req, res) => { res.json({ hello: "world" }); });
+    app.get("/hello", (_req, res) => {
+      res.json({ hello: "world" });
+    });
     break;
   }
   case "express-jwt":
@@ -41,7 +43,9 @@ switch (variant) {
     const minter = sessionGuard({ store: new MemoryStore({ sweepInterval: 0 }), secret });
     closers.push(() => minter.close());
     const key = variant === "express-jwt" ? createSecretKey(Buffer.from(secret)) : secret;
-    app.post("/login", async (_req, res) => { res.json(await minter.sessions.create("user-1", { claims: { role: "user" } })); });
+    app.post("/login", async (_req, res) => {
+      res.json(await minter.sessions.create("user-1", { claims: { role: "user" } }));
+    });
     app.get("/hello", expressjwt({ secret: key, algorithms: ["HS256"] }), (req: Request, res: Response) => {
       res.json({ hello: "world", user: (req as Request & { auth?: { sub?: string } }).auth?.sub });
     });
@@ -57,14 +61,16 @@ switch (variant) {
     client.on("error", () => {});
     await client.connect();
     closers.push(() => client.quit());
-    app.use(session({
-      store: new ConnectRedisStore({ client, prefix: "sess:" }),
-      secret,
-      resave: false,
-      saveUninitialized: false,
-      rolling: false,
-      cookie: { httpOnly: true, secure: false, sameSite: "strict", maxAge: 24 * 3600 * 1000 },
-    }));
+    app.use(
+      session({
+        store: new ConnectRedisStore({ client, prefix: "sess:" }),
+        secret,
+        resave: false,
+        saveUninitialized: false,
+        rolling: false,
+        cookie: { httpOnly: true, secure: false, sameSite: "strict", maxAge: 24 * 3600 * 1000 },
+      }),
+    );
     // session-guard's types claim req.session; express-session's handle is typed here.
     type ExpressSession = import("express-session").Session & { userId?: string };
     const sess = (req: Request) => (req as unknown as { session: ExpressSession }).session;
@@ -77,7 +83,10 @@ switch (variant) {
     });
     app.get("/hello", (req, res) => {
       const userId = sess(req).userId;
-      if (!userId) { res.status(401).json({ error: "not_logged_in" }); return; }
+      if (!userId) {
+        res.status(401).json({ error: "not_logged_in" });
+        return;
+      }
       res.json({ hello: "world", user: userId });
     });
     break;
@@ -89,7 +98,10 @@ switch (variant) {
     if (variant !== "sg-memory") {
       // The client the README recommends.
       const client = new Redis(redisUrl, { enableOfflineQueue: false, commandTimeout: 1000, enableAutoPipelining: true });
-      await new Promise<void>((resolve, reject) => { client.once("ready", resolve); client.once("error", reject); });
+      await new Promise<void>((resolve, reject) => {
+        client.once("ready", resolve);
+        client.once("error", reject);
+      });
       closers.push(() => client.quit());
       store = new RedisStore({ client });
     } else {
@@ -98,7 +110,9 @@ switch (variant) {
     const guard = sessionGuard({ store, secret });
     closers.push(() => guard.close());
     app.use("/auth", createSessionRouter(guard, { authenticate: async () => ({ userId: "user-1", claims: { role: "user" } }) }));
-    app.get("/hello", guard, (req, res) => { res.json({ hello: "world", user: req.session.userId }); });
+    app.get("/hello", guard, (req, res) => {
+      res.json({ hello: "world", user: req.session.userId });
+    });
     break;
   }
 }
@@ -112,10 +126,16 @@ async function stop(): Promise<void> {
   server.closeAllConnections?.();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   for (const close of closers) {
-    try { await close(); } catch { /* closing anyway */ }
+    try {
+      await close();
+    } catch {
+      /* closing anyway */
+    }
   }
   process.exit(0);
 }
-process.on("message", (m: { type?: string }) => { if (m?.type === "stop") void stop(); });
+process.on("message", (m: { type?: string }) => {
+  if (m?.type === "stop") void stop();
+});
 process.on("SIGTERM", () => void stop());
 process.on("disconnect", () => void stop());

@@ -35,7 +35,9 @@ export function parseDuration(name: string, value: unknown, allowNull = false): 
     );
   }
   if (parsed > MAX_DURATION_MS) {
-    throw new TypeError(`session-guard: \`${name}\` must be at most 1000 years (got ${describe(value)})${allowNull ? "; null means no deadline at all" : ""}`);
+    throw new TypeError(
+      `session-guard: \`${name}\` must be at most 1000 years (got ${describe(value)})${allowNull ? "; null means no deadline at all" : ""}`,
+    );
   }
   return Math.round(parsed);
 }

@@ -24,7 +24,8 @@ export function optionsFromEnv(env: Record<string, string | undefined>, override
   const refreshSecret = read("SESSION_REFRESH_SECRET");
   if (refreshSecret !== undefined) options.refreshSecret = refreshSecret;
   const accessTokenTtl = duration("SESSION_ACCESS_TOKEN_TTL");
-  if (accessTokenTtl === null) throw new TypeError("session-guard: `SESSION_ACCESS_TOKEN_TTL` must be a duration such as 15m; access tokens always expire");
+  if (accessTokenTtl === null)
+    throw new TypeError("session-guard: `SESSION_ACCESS_TOKEN_TTL` must be a duration such as 15m; access tokens always expire");
   if (accessTokenTtl !== undefined) options.accessTokenTtl = accessTokenTtl;
   const idleTimeout = duration("SESSION_IDLE_TIMEOUT");
   if (idleTimeout !== undefined) options.idleTimeout = idleTimeout;

@@ -21,12 +21,6 @@ export {
   type CreateSessionOptions,
   type ClientInfo,
 } from "./sessions.js";
-export type {
-  SessionGuardOptions,
-  JwtOptions,
-  DeadlineOptions,
-  CookieOptions,
-  SessionEvents,
-} from "./options.js";
+export type { SessionGuardOptions, JwtOptions, DeadlineOptions, CookieOptions, SessionEvents } from "./options.js";
 export type { Duration } from "./duration.js";
 export type { JwtAlgorithm, KeyInput, VerifyKey } from "./tokens/keys.js";

@@ -14,7 +14,7 @@ import type { KeyObject } from "node:crypto";
 import { resolveKeys, resolveRefreshKey, type JwtAlgorithm, type KeyInput, type KeyRing, type VerifyKey } from "./tokens/keys.js";
 import { warnOnce } from "./warnings.js";
 
-/** JWT settings (SPEC 2.1 `jwt`). */
+/** JWT settings. */
 export interface JwtOptions {
   /** Default `"HS256"`. */
   algorithm?: JwtAlgorithm;
@@ -66,7 +66,7 @@ export interface SessionEvents {
   store_error: { error: Error; operation: string; sessionId?: string; userId?: string };
 }
 
-/** Options of `sessionGuard()` (SPEC 2.1). */
+/** Options of `sessionGuard()`. */
 export interface SessionGuardOptions {
   /** Where sessions live. Default: a `MemoryStore`, with a one-time warning. */
   store?: Store;
@@ -159,9 +159,28 @@ export interface ResolvedConfig {
 }
 
 const OPTION_NAMES = [
-  "store", "secret", "jwt", "refreshSecret", "accessTokenTtl", "idleTimeout", "absoluteLifetime", "rememberMe", "allowRememberMe",
-  "touchInterval", "refreshReuseWindow", "maxSessionsPerUser", "transport", "cookie", "trustedOrigins", "csrfHeader",
-  "getToken", "requestProperty", "storeTimeout", "onStoreError", "onError", "now",
+  "store",
+  "secret",
+  "jwt",
+  "refreshSecret",
+  "accessTokenTtl",
+  "idleTimeout",
+  "absoluteLifetime",
+  "rememberMe",
+  "allowRememberMe",
+  "touchInterval",
+  "refreshReuseWindow",
+  "maxSessionsPerUser",
+  "transport",
+  "cookie",
+  "trustedOrigins",
+  "csrfHeader",
+  "getToken",
+  "requestProperty",
+  "storeTimeout",
+  "onStoreError",
+  "onError",
+  "now",
 ] as const;
 const JWT_OPTION_NAMES = ["algorithm", "secret", "privateKey", "publicKey", "keyId", "verifyKeys", "issuer", "audience", "clockTolerance"];
 const COOKIE_OPTION_NAMES = ["secure", "sameSite", "domain", "accessName", "refreshName"];
@@ -190,21 +209,34 @@ export function resolveOptions(options: SessionGuardOptions): ResolvedConfig {
     throw new TypeError("session-guard: `jwt.issuer` must be a non-empty string");
   }
   const audience = jwtOptions.audience;
-  if (audience !== undefined && !(typeof audience === "string" && audience !== "") &&
-    !(Array.isArray(audience) && audience.length > 0 && audience.every((a) => typeof a === "string" && a !== ""))) {
+  if (
+    audience !== undefined &&
+    !(typeof audience === "string" && audience !== "") &&
+    !(Array.isArray(audience) && audience.length > 0 && audience.every((a) => typeof a === "string" && a !== ""))
+  ) {
     throw new TypeError("session-guard: `jwt.audience` must be a non-empty string or array of strings");
   }
-  const clockTolerance = jwtOptions.clockTolerance === 0 ? 0 : parseDuration("jwt.clockTolerance", orDefault(jwtOptions.clockTolerance, "30s"));
+  const clockTolerance =
+    jwtOptions.clockTolerance === 0 ? 0 : parseDuration("jwt.clockTolerance", orDefault(jwtOptions.clockTolerance, "30s"));
 
   const refresh = resolveRefreshKey(keys, options.refreshSecret);
   if (refresh.derived && (jwtOptions.verifyKeys?.length ?? 0) > 0) {
-    warnOnce("SESSION_GUARD_REFRESH_KEY_FROM_JWT", "session-guard: refresh tokens are signed with a key derived from the JWT signing key, so a rotation of the JWT keys (`jwt.verifyKeys`) ends every refresh token issued before it. Set `refreshSecret` to keep refresh tokens across JWT key rotations.");
+    warnOnce(
+      "SESSION_GUARD_REFRESH_KEY_FROM_JWT",
+      "session-guard: refresh tokens are signed with a key derived from the JWT signing key, so a rotation of the JWT keys (`jwt.verifyKeys`) ends every refresh token issued before it. Set `refreshSecret` to keep refresh tokens across JWT key rotations.",
+    );
   }
   const accessTokenTtl = parseDuration("accessTokenTtl", orDefault(options.accessTokenTtl, "15m"));
   if (accessTokenTtl < 1000 || accessTokenTtl % 1000 !== 0) {
-    throw new TypeError(`session-guard: \`accessTokenTtl\` must be a whole number of seconds, at least 1s, since JWT times are in seconds (got ${accessTokenTtl} ms)`);
+    throw new TypeError(
+      `session-guard: \`accessTokenTtl\` must be a whole number of seconds, at least 1s, since JWT times are in seconds (got ${accessTokenTtl} ms)`,
+    );
   }
-  const standard = deadlines("", { idleTimeout: options.idleTimeout, absoluteLifetime: options.absoluteLifetime }, { idleTimeout: "1d", absoluteLifetime: "30d" });
+  const standard = deadlines(
+    "",
+    { idleTimeout: options.idleTimeout, absoluteLifetime: options.absoluteLifetime },
+    { idleTimeout: "1d", absoluteLifetime: "30d" },
+  );
   const rememberOptions = plainObject("rememberMe", orDefault(options.rememberMe, {})) as DeadlineOptions;
   rejectUnknown("rememberMe.", rememberOptions, DEADLINE_OPTION_NAMES);
   const remembered = deadlines("rememberMe.", rememberOptions, { idleTimeout: "30d", absoluteLifetime: "365d" });
@@ -212,16 +244,21 @@ export function resolveOptions(options: SessionGuardOptions): ResolvedConfig {
   const allowRememberMe = boolean("allowRememberMe", orDefault(options.allowRememberMe, true));
   const idles = [standard.idleTimeout, allowRememberMe ? remembered.idleTimeout : null].filter((v): v is number => v !== null);
   const shortestIdle = idles.length ? Math.min(...idles) : null;
-  const touchInterval = options.touchInterval === undefined
-    ? Math.max(1, Math.min(60_000, shortestIdle === null ? 60_000 : Math.floor(shortestIdle / 10)))
-    : parseDuration("touchInterval", options.touchInterval);
+  const touchInterval =
+    options.touchInterval === undefined
+      ? Math.max(1, Math.min(60_000, shortestIdle === null ? 60_000 : Math.floor(shortestIdle / 10)))
+      : parseDuration("touchInterval", options.touchInterval);
   if (shortestIdle !== null && touchInterval >= shortestIdle) {
-    throw new TypeError(`session-guard: \`touchInterval\` (${touchInterval} ms) must be shorter than the idle timeout (${shortestIdle} ms), or a session could die between two writes`);
+    throw new TypeError(
+      `session-guard: \`touchInterval\` (${touchInterval} ms) must be shorter than the idle timeout (${shortestIdle} ms), or a session could die between two writes`,
+    );
   }
 
   const maxSessionsPerUser = options.maxSessionsPerUser === undefined ? 100 : options.maxSessionsPerUser;
   if (maxSessionsPerUser !== null && (!Number.isInteger(maxSessionsPerUser) || maxSessionsPerUser < 1 || maxSessionsPerUser > 100_000)) {
-    throw new TypeError(`session-guard: \`maxSessionsPerUser\` must be an integer from 1 to 100000, or null for no cap (got ${describe(maxSessionsPerUser)})`);
+    throw new TypeError(
+      `session-guard: \`maxSessionsPerUser\` must be an integer from 1 to 100000, or null for no cap (got ${describe(maxSessionsPerUser)})`,
+    );
   }
 
   const transport = orDefault(options.transport, "header");
@@ -230,35 +267,54 @@ export function resolveOptions(options: SessionGuardOptions): ResolvedConfig {
   }
 
   const trustedOrigins = orDefault(options.trustedOrigins, []);
-  if (!Array.isArray(trustedOrigins)) throw new TypeError("session-guard: `trustedOrigins` must be an array of origins like \"https://app.example\"");
+  if (!Array.isArray(trustedOrigins))
+    throw new TypeError('session-guard: `trustedOrigins` must be an array of origins like "https://app.example"');
   for (const origin of trustedOrigins) {
     let parsed: URL | undefined;
-    try { parsed = typeof origin === "string" ? new URL(origin) : undefined; } catch { parsed = undefined; }
+    try {
+      parsed = typeof origin === "string" ? new URL(origin) : undefined;
+    } catch {
+      parsed = undefined;
+    }
     if (!parsed || parsed.origin !== origin) {
-      throw new TypeError(`session-guard: \`trustedOrigins\` entries must be origins like "https://app.example" with no path or trailing slash (got ${describe(origin)})`);
+      throw new TypeError(
+        `session-guard: \`trustedOrigins\` entries must be origins like "https://app.example" with no path or trailing slash (got ${describe(origin)})`,
+      );
     }
   }
   const csrfHeader = orDefault(options.csrfHeader, "x-requested-with");
-  if (typeof csrfHeader !== "string" || !COOKIE_NAME.test(csrfHeader)) throw new TypeError("session-guard: `csrfHeader` must be an HTTP header name");
+  if (typeof csrfHeader !== "string" || !COOKIE_NAME.test(csrfHeader))
+    throw new TypeError("session-guard: `csrfHeader` must be an HTTP header name");
 
   const requestProperty = orDefault(options.requestProperty, "session");
   if (typeof requestProperty !== "string" || !/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(requestProperty) || requestProperty === "__proto__") {
-    throw new TypeError("session-guard: `requestProperty` must be an identifier such as \"session\" or \"auth\"");
+    throw new TypeError('session-guard: `requestProperty` must be an identifier such as "session" or "auth"');
   }
   const onStoreError = orDefault(options.onStoreError, "deny");
-  if (onStoreError !== "deny" && onStoreError !== "allow") throw new TypeError("session-guard: `onStoreError` must be \"deny\" or \"allow\"");
+  if (onStoreError !== "deny" && onStoreError !== "allow") throw new TypeError('session-guard: `onStoreError` must be "deny" or "allow"');
   for (const name of ["getToken", "onError", "now"] as const) {
-    if (options[name] !== undefined && typeof options[name] !== "function") throw new TypeError(`session-guard: \`${name}\` must be a function`);
+    if (options[name] !== undefined && typeof options[name] !== "function")
+      throw new TypeError(`session-guard: \`${name}\` must be a function`);
   }
 
   const storeTimeout = parseDuration("storeTimeout", orDefault(options.storeTimeout, "1s"));
-  if (storeTimeout > MAX_TIMER_MS) throw new TypeError(`session-guard: \`storeTimeout\` must be at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest timer Node runs`);
+  if (storeTimeout > MAX_TIMER_MS)
+    throw new TypeError(
+      `session-guard: \`storeTimeout\` must be at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest timer Node runs`,
+    );
 
   let store = options.store;
   if (store === undefined) {
-    warnOnce("SESSION_GUARD_MEMORY_STORE", "session-guard: no `store` given, so sessions live in this process's memory (MemoryStore). Pass `store: new RedisStore({ client })` to share sessions between processes and keep them across restarts.");
+    warnOnce(
+      "SESSION_GUARD_MEMORY_STORE",
+      "session-guard: no `store` given, so sessions live in this process's memory (MemoryStore). Pass `store: new RedisStore({ client })` to share sessions between processes and keep them across restarts.",
+    );
     store = new MemoryStore();
-  } else if (typeof store !== "object" || store === null || STORE_METHODS.some((m) => typeof (store as unknown as Record<string, unknown>)[m] !== "function")) {
+  } else if (
+    typeof store !== "object" ||
+    store === null ||
+    STORE_METHODS.some((m) => typeof (store as unknown as Record<string, unknown>)[m] !== "function")
+  ) {
     throw new TypeError("session-guard: `store` must be a RedisStore, a MemoryStore or another implementation of the Store contract");
   }
 
@@ -290,10 +346,20 @@ export function resolveOptions(options: SessionGuardOptions): ResolvedConfig {
 }
 
 function deadlines(prefix: string, given: DeadlineOptions, defaults: { idleTimeout: string; absoluteLifetime: string }): Deadlines {
-  const idleTimeout = parseDuration(`${prefix}idleTimeout`, given.idleTimeout === undefined ? defaults.idleTimeout : given.idleTimeout, true);
-  const absoluteLifetime = parseDuration(`${prefix}absoluteLifetime`, given.absoluteLifetime === undefined ? defaults.absoluteLifetime : given.absoluteLifetime, true);
+  const idleTimeout = parseDuration(
+    `${prefix}idleTimeout`,
+    given.idleTimeout === undefined ? defaults.idleTimeout : given.idleTimeout,
+    true,
+  );
+  const absoluteLifetime = parseDuration(
+    `${prefix}absoluteLifetime`,
+    given.absoluteLifetime === undefined ? defaults.absoluteLifetime : given.absoluteLifetime,
+    true,
+  );
   if (idleTimeout !== null && absoluteLifetime !== null && idleTimeout > absoluteLifetime) {
-    throw new TypeError(`session-guard: \`${prefix}idleTimeout\` must not be longer than \`${prefix}absoluteLifetime\`: lower it, or set the lifetime to null`);
+    throw new TypeError(
+      `session-guard: \`${prefix}idleTimeout\` must not be longer than \`${prefix}absoluteLifetime\`: lower it, or set the lifetime to null`,
+    );
   }
   return Object.freeze({ idleTimeout, absoluteLifetime });
 }
@@ -303,8 +369,10 @@ function resolveCookies(value: CookieOptions | undefined): ResolvedCookies {
   rejectUnknown("cookie.", cookie, COOKIE_OPTION_NAMES);
   const secure = boolean("cookie.secure", orDefault(cookie.secure, true));
   const sameSite = orDefault(cookie.sameSite, "strict");
-  if (sameSite !== "strict" && sameSite !== "lax" && sameSite !== "none") throw new TypeError("session-guard: `cookie.sameSite` must be \"strict\", \"lax\" or \"none\"");
-  if (sameSite === "none" && !secure) throw new TypeError("session-guard: `cookie.sameSite: \"none\"` needs `cookie.secure: true` (browsers refuse it otherwise)");
+  if (sameSite !== "strict" && sameSite !== "lax" && sameSite !== "none")
+    throw new TypeError('session-guard: `cookie.sameSite` must be "strict", "lax" or "none"');
+  if (sameSite === "none" && !secure)
+    throw new TypeError('session-guard: `cookie.sameSite: "none"` needs `cookie.secure: true` (browsers refuse it otherwise)');
   if (cookie.domain !== undefined && (typeof cookie.domain !== "string" || !/^[A-Za-z0-9.-]+$/.test(cookie.domain))) {
     throw new TypeError("session-guard: `cookie.domain` must be a domain name");
   }
@@ -314,7 +382,8 @@ function resolveCookies(value: CookieOptions | undefined): ResolvedCookies {
       throw new TypeError(`session-guard: \`cookie.${name}\` must be a cookie name without a "__" prefix (the prefix is added for you)`);
     }
   }
-  if (names.accessName === names.refreshName) throw new TypeError("session-guard: `cookie.accessName` and `cookie.refreshName` must differ");
+  if (names.accessName === names.refreshName)
+    throw new TypeError("session-guard: `cookie.accessName` and `cookie.refreshName` must differ");
   const accessPrefix = !secure ? "" : cookie.domain === undefined ? "__Host-" : "__Secure-";
   const refreshPrefix = secure ? "__Secure-" : "";
   return Object.freeze({
@@ -371,7 +440,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 function wholeMilliseconds(now: () => number): () => number {
   return () => {
     const ms = Math.floor(now());
-    if (!Number.isSafeInteger(ms) || ms < 0) throw new Error(`session-guard: the \`now\` clock returned ${ms}, not epoch milliseconds; refusing to judge deadlines with it`);
+    if (!Number.isSafeInteger(ms) || ms < 0)
+      throw new Error(`session-guard: the \`now\` clock returned ${ms}, not epoch milliseconds; refusing to judge deadlines with it`);
     return ms;
   };
 }
@@ -382,7 +452,8 @@ function orDefault<T>(value: T | undefined, fallback: T): T {
 }
 
 function plainObject(name: string, value: unknown): object {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new TypeError(`session-guard: \`${name}\` must be an object`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new TypeError(`session-guard: \`${name}\` must be an object`);
   return value;
 }
 
@@ -390,4 +461,3 @@ function boolean(name: string, value: unknown): boolean {
   if (typeof value !== "boolean") throw new TypeError(`session-guard: \`${name}\` must be true or false`);
   return value;
 }
-

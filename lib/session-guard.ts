@@ -36,6 +36,8 @@ export interface SessionGuardFactory {
  */
 export const sessionGuard: SessionGuardFactory = Object.assign(
   function sessionGuard(options: SessionGuardOptions): Guard {
+    // `app.use(sessionGuard)` calls the factory as a middleware: (req, res, next).
+    // eslint-disable-next-line prefer-rest-params
     if (arguments.length === 3 && typeof arguments[2] === "function") {
       throw new TypeError("session-guard: `sessionGuard` is a factory: use `app.use(sessionGuard({ ... }))`, not `app.use(sessionGuard)`");
     }

@@ -79,7 +79,7 @@ export interface ClientInfo {
   userAgent?: string;
 }
 
-/** The session behind a request: `req.session` (SPEC 2.2). */
+/** The session behind a request: `req.session`. */
 export class SessionHandle {
   /** The session id (`sid`). */
   readonly id: string;
@@ -165,7 +165,13 @@ export class SessionManager {
   constructor(config: ResolvedConfig, events: EventEmitter) {
     this.#config = config;
     this.#events = events;
-    this.#access = { keys: config.keys, issuer: config.issuer, audience: config.audience, clockTolerance: config.clockTolerance, ttl: config.accessTokenTtl };
+    this.#access = {
+      keys: config.keys,
+      issuer: config.issuer,
+      audience: config.audience,
+      clockTolerance: config.clockTolerance,
+      ttl: config.accessTokenTtl,
+    };
     this.#verified = new VerifiedTokenCache(config.clockTolerance);
   }
 
@@ -174,7 +180,8 @@ export class SessionManager {
     checkUserId(userId);
     const rememberMe = options.rememberMe === true && this.#config.allowRememberMe;
     const claims = options.claims ?? {};
-    if (typeof claims !== "object" || claims === null || Array.isArray(claims)) throw new SessionPayloadError("session-guard: `claims` must be a plain object");
+    if (typeof claims !== "object" || claims === null || Array.isArray(claims))
+      throw new SessionPayloadError("session-guard: `claims` must be a plain object");
     const claimsText = jsonText("claims", claims, MAX_CLAIMS_JSON);
     const dataText = options.data === undefined ? "" : jsonText("data", options.data, MAX_DATA_JSON);
     const now = this.#config.now();
@@ -194,12 +201,14 @@ export class SessionManager {
     };
     const seed = newRefreshSeed();
     const firstToken = issueRefreshToken(this.#config.refreshKey, userId, record.id, 0, seed);
-    const evicted = await this.#callStore("create", () => this.#config.store.create({
-      record,
-      refreshHash: digest(firstToken),
-      maxSessions: this.#config.maxSessionsPerUser,
-      now,
-    }));
+    const evicted = await this.#callStore("create", () =>
+      this.#config.store.create({
+        record,
+        refreshHash: digest(firstToken),
+        maxSessions: this.#config.maxSessionsPerUser,
+        now,
+      }),
+    );
     this.emit("login", { sessionId: record.id, userId, rememberMe });
     for (const sessionId of evicted) this.emit("revoke", { sessionId, userId, reason: "evicted" });
     return this.#tokenSet(record, firstToken, now);
@@ -288,8 +297,17 @@ export class SessionManager {
   unchecked(claims: AccessClaims): SessionHandle {
     const issued = claims.iat * 1000;
     const record: SessionRecord = {
-      id: claims.sid, userId: claims.sub, createdAt: issued, lastUsedAt: issued, idleTimeout: null,
-      absoluteLifetime: claims.exp * 1000 - issued, rememberMe: false, claims: "", data: "", ip: "", userAgent: "",
+      id: claims.sid,
+      userId: claims.sub,
+      createdAt: issued,
+      lastUsedAt: issued,
+      idleTimeout: null,
+      absoluteLifetime: claims.exp * 1000 - issued,
+      rememberMe: false,
+      claims: "",
+      data: "",
+      ip: "",
+      userAgent: "",
     };
     return new SessionHandle(this, claims, record);
   }
@@ -317,7 +335,10 @@ export class SessionManager {
     checkUserId(userId);
     if (typeof sessionId !== "string" || !SESSION_ID.test(sessionId)) return false;
     const now = this.#config.now();
-    const revoked = await this.#callStore("revoke", () => this.#config.store.revoke(userId, sessionId, now), { sub: userId, sid: sessionId });
+    const revoked = await this.#callStore("revoke", () => this.#config.store.revoke(userId, sessionId, now), {
+      sub: userId,
+      sid: sessionId,
+    });
     if (revoked) this.emit("revoke", { sessionId, userId, reason: "revoked" });
     return revoked;
   }
@@ -374,7 +395,10 @@ export class SessionManager {
     try {
       this.#events.emit(event, payload);
     } catch (err) {
-      warnOnce("SESSION_GUARD_LISTENER_ERROR", `session-guard: a "${event}" listener threw (${(err as Error)?.message ?? err}); listeners must not throw`);
+      warnOnce(
+        "SESSION_GUARD_LISTENER_ERROR",
+        `session-guard: a "${event}" listener threw (${(err as Error)?.message ?? err}); listeners must not throw`,
+      );
     }
   }
 
@@ -475,7 +499,9 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /** True for a user id the stores can key: non-empty, well-formed unicode, at most 2 KB of UTF-8. */
 export function isUsableUserId(userId: unknown): userId is string {
-  return typeof userId === "string" && userId !== "" && Buffer.byteLength(userId, "utf8") <= MAX_USER_ID_BYTES && !LONE_SURROGATE.test(userId);
+  return (
+    typeof userId === "string" && userId !== "" && Buffer.byteLength(userId, "utf8") <= MAX_USER_ID_BYTES && !LONE_SURROGATE.test(userId)
+  );
 }
 
 function checkUserId(userId: unknown): asserts userId is string {
@@ -493,9 +519,16 @@ export class SessionPayloadError extends TypeError {}
 
 function jsonText(name: string, value: unknown, max: number): string {
   let text: string | undefined;
-  try { text = JSON.stringify(value); } catch { text = undefined; }
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = undefined;
+  }
   if (text === undefined) throw new SessionPayloadError(`session-guard: \`${name}\` must be JSON-serialisable`);
-  if (text.length > max) throw new SessionPayloadError(`session-guard: \`${name}\` is ${text.length} characters of JSON; at most ${max} are kept with a session`);
+  if (text.length > max)
+    throw new SessionPayloadError(
+      `session-guard: \`${name}\` is ${text.length} characters of JSON; at most ${max} are kept with a session`,
+    );
   return text;
 }
 

@@ -7,7 +7,9 @@ import { readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 
 const dir = new URL("../lib/stores/scripts/", import.meta.url);
 const includes = new URL("include/", dir);
-const files = readdirSync(dir).filter((f) => f.endsWith(".lua")).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith(".lua"))
+  .sort();
 
 function expand(source, file) {
   return source.replace(/^--!include ([a-z-]+\.lua)$/gm, (_, name) => {

@@ -13,7 +13,9 @@ if (!has("redis-server") || !has("redis-cli")) {
     execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
     execFileSync("apt-get", ["install", "-y", "-qq", "redis-server"], { stdio: "inherit", env });
   } else {
-    console.error("The tests need redis-server and redis-cli on the PATH (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis).");
+    console.error(
+      "The tests need redis-server and redis-cli on the PATH (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis).",
+    );
     process.exit(1);
   }
 }

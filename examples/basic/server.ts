@@ -32,12 +32,15 @@ guard.on("reuse_detected", ({ sessionId, userId }) => console.warn(`refresh toke
 
 const app = express();
 app.set("trust proxy", "loopback");
-app.use("/auth", createSessionRouter(guard, {
-  authenticate: async (req) => {
-    const user = typeof req.body.email === "string" ? users.get(req.body.email) : undefined;
-    return user && checkPassword(req.body.password, user.password) ? { userId: user.id, claims: { role: user.role } } : null;
-  },
-}));
+app.use(
+  "/auth",
+  createSessionRouter(guard, {
+    authenticate: async (req) => {
+      const user = typeof req.body.email === "string" ? users.get(req.body.email) : undefined;
+      return user && checkPassword(req.body.password, user.password) ? { userId: user.id, claims: { role: user.role } } : null;
+    },
+  }),
+);
 app.use(express.json());
 app.get("/me", guard, (req, res) => {
   res.json({ user: req.session.userId, role: req.session.claims.role, expires_at: req.session.expiresAt });

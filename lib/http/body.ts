@@ -48,7 +48,8 @@ export async function readJsonBody(req: Request): Promise<Record<string, unknown
 
 function checkParsed(body: unknown): Record<string, unknown> {
   if (body === undefined) return {};
-  if (typeof body !== "object" || body === null || Array.isArray(body) || Buffer.isBuffer(body)) throw bad("The body must be a JSON object.");
+  if (typeof body !== "object" || body === null || Array.isArray(body) || Buffer.isBuffer(body))
+    throw bad("The body must be a JSON object.");
   if (hasProtoKey(body, 0)) throw bad("The body must not contain a __proto__ key.");
   return body as Record<string, unknown>;
 }

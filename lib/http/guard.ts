@@ -17,7 +17,7 @@ import { checkCsrf, findAccessToken } from "./transport.js";
 /** A listener of one guard event. */
 export type SessionEventListener<E extends keyof SessionEvents> = (payload: SessionEvents[E]) => void;
 
-/** The guard: an Express middleware with the session API attached (SPEC 2.1). */
+/** The guard: an Express middleware with the session API attached. */
 export interface Guard extends RequestHandler {
   /** Same check, but a request without a token passes with no session. */
   readonly optional: RequestHandler;
@@ -102,9 +102,27 @@ export function createGuard(config: ResolvedConfig, manager: SessionManager, eve
   Object.defineProperties(guard, {
     optional: { value: makeMiddleware(true), enumerable: true },
     sessions: { value: manager, enumerable: true },
-    on: { value: (event: string, listener: (payload: unknown) => void) => { events.on(event, listener); return guard; }, enumerable: true },
-    off: { value: (event: string, listener: (payload: unknown) => void) => { events.off(event, listener); return guard; }, enumerable: true },
-    close: { value: async () => { events.removeAllListeners(); await config.store.close(); }, enumerable: true },
+    on: {
+      value: (event: string, listener: (payload: unknown) => void) => {
+        events.on(event, listener);
+        return guard;
+      },
+      enumerable: true,
+    },
+    off: {
+      value: (event: string, listener: (payload: unknown) => void) => {
+        events.off(event, listener);
+        return guard;
+      },
+      enumerable: true,
+    },
+    close: {
+      value: async () => {
+        events.removeAllListeners();
+        await config.store.close();
+      },
+      enumerable: true,
+    },
   });
   const inner: GuardInternals = { config, manager, verifyRequest };
   Object.defineProperty(guard, INTERNALS, { value: inner });

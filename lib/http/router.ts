@@ -1,5 +1,5 @@
 /**
- * The ready routes (SPEC 2.4): login, refresh, logout, global logout, the
+ * The ready routes: login, refresh, logout, global logout, the
  * session list and revoking one session, mounted wherever the app likes.
  *
  * @module
@@ -62,11 +62,13 @@ type Handler = (req: Request, res: Response) => Promise<void>;
 export function createSessionRouter(guard: Guard, options: SessionRouterOptions): Router {
   const inner = guardInternals(guard);
   if (!inner) throw new TypeError("session-guard: createSessionRouter(guard, options) needs the guard returned by sessionGuard()");
-  if (typeof options !== "object" || options === null) throw new TypeError("session-guard: createSessionRouter needs options with `authenticate`");
+  if (typeof options !== "object" || options === null)
+    throw new TypeError("session-guard: createSessionRouter needs options with `authenticate`");
   for (const key of Object.keys(options)) {
     if (key !== "authenticate" && key !== "routes") throw new TypeError(`session-guard: unknown router option \`${key}\``);
   }
-  if (typeof options.authenticate !== "function") throw new TypeError("session-guard: the router option `authenticate` must be a function (req) => { userId } | null");
+  if (typeof options.authenticate !== "function")
+    throw new TypeError("session-guard: the router option `authenticate` must be a function (req) => { userId } | null");
   const paths = resolveRoutes(options.routes);
   const { config } = inner;
   const handlers = routeHandlers(inner, options.authenticate);
@@ -84,7 +86,8 @@ export function createSessionRouter(guard: Guard, options: SessionRouterOptions)
   // A path parameter that is not valid percent-encoding (`/sessions/%`) makes
   // Express throw a URIError before any route runs: answer it as JSON too.
   router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
-    if (err instanceof URIError) failSafely(config, new SessionError("invalid_request", "The path is not valid percent-encoding."), req, res, next);
+    if (err instanceof URIError)
+      failSafely(config, new SessionError("invalid_request", "The path is not valid percent-encoding."), req, res, next);
     else next(err);
   });
   return router;
@@ -95,7 +98,8 @@ function resolveRoutes(routes: SessionRouterOptions["routes"]): Record<RouteName
   if (routes === undefined) return resolved;
   if (typeof routes !== "object" || routes === null) throw new TypeError("session-guard: the router option `routes` must be an object");
   for (const [name, path] of Object.entries(routes)) {
-    if (!Object.prototype.hasOwnProperty.call(DEFAULT_ROUTES, name)) throw new TypeError(`session-guard: unknown route \`routes.${name}\` (one of ${Object.keys(DEFAULT_ROUTES).join(", ")})`);
+    if (!Object.prototype.hasOwnProperty.call(DEFAULT_ROUTES, name))
+      throw new TypeError(`session-guard: unknown route \`routes.${name}\` (one of ${Object.keys(DEFAULT_ROUTES).join(", ")})`);
     if (path !== false && (typeof path !== "string" || !path.startsWith("/"))) {
       throw new TypeError(`session-guard: \`routes.${name}\` must be a path starting with "/" or false`);
     }
@@ -155,7 +159,8 @@ function routeHandlers(inner: GuardInternals, authenticate: SessionRouterOptions
   function refreshTokenOf(req: Request, body: Record<string, unknown>): string | undefined {
     if (Object.prototype.hasOwnProperty.call(body, "refresh_token")) {
       const token = body.refresh_token;
-      if (typeof token !== "string" || token === "") throw new SessionError("invalid_request", "`refresh_token` must be a non-empty string.");
+      if (typeof token !== "string" || token === "")
+        throw new SessionError("invalid_request", "`refresh_token` must be a non-empty string.");
       return token;
     }
     if (!cookies) return undefined;
@@ -190,7 +195,8 @@ function routeHandlers(inner: GuardInternals, authenticate: SessionRouterOptions
         });
       } catch (err) {
         // Claims or data built from user input must not turn into a 500.
-        if (err instanceof SessionPayloadError) throw new SessionError("invalid_request", "The session's claims or data cannot be kept (not JSON, or too large).");
+        if (err instanceof SessionPayloadError)
+          throw new SessionError("invalid_request", "The session's claims or data cannot be kept (not JSON, or too large).");
         throw err;
       }
       sendTokens(req, res, tokens);
@@ -254,4 +260,3 @@ function optionalBoolean(body: Record<string, unknown>, name: string): boolean {
   if (typeof value !== "boolean") throw new SessionError("invalid_request", `\`${name}\` must be true or false.`);
   return value;
 }
-

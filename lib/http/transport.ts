@@ -1,7 +1,6 @@
 /**
  * Where tokens travel: the `Authorization: Bearer` header and/or HttpOnly
- * cookies, and the CSRF rule for cookie-authenticated unsafe requests
- * (SPEC 3.12).
+ * cookies, and the CSRF rule for cookie-authenticated unsafe requests.
  *
  * @module
  */
@@ -115,7 +114,11 @@ export function setTokenCookies(res: Response, config: ResolvedConfig, tokens: T
   res.cookie(cookie.accessName, tokens.access_token, { ...base, path: "/", maxAge: tokens.expires_in * 1000 });
   const lifetime = (tokens.session.remember_me ? config.remembered : config.standard).absoluteLifetime;
   const deadline = lifetime === null ? now + MAX_COOKIE_AGE : Date.parse(tokens.session.created_at) + lifetime;
-  res.cookie(cookie.refreshName, tokens.refresh_token, { ...base, path: refreshPath, maxAge: Math.max(0, Math.min(deadline - now, MAX_COOKIE_AGE)) });
+  res.cookie(cookie.refreshName, tokens.refresh_token, {
+    ...base,
+    path: refreshPath,
+    maxAge: Math.max(0, Math.min(deadline - now, MAX_COOKIE_AGE)),
+  });
 }
 
 /** Clears both cookies (logout). */

@@ -117,14 +117,27 @@ export class MemoryStore implements Store {
     return { status: "invalid" };
   }
 
-  async revokeIfCurrent(userId: string, sessionId: string, generation: number, currentHash: string, now: number): Promise<SessionRecord | null> {
+  async revokeIfCurrent(
+    userId: string,
+    sessionId: string,
+    generation: number,
+    currentHash: string,
+    now: number,
+  ): Promise<SessionRecord | null> {
     const entry = this.live(userId, sessionId, now);
     if (!entry || entry.generation !== generation || entry.currentHash !== currentHash) return null;
     this.remove(userId, sessionId);
     return entry.record;
   }
 
-  async revokeByRefresh(userId: string, sessionId: string, generation: number, presentedHash: string, now: number, reuseWindow: number): Promise<boolean> {
+  async revokeByRefresh(
+    userId: string,
+    sessionId: string,
+    generation: number,
+    presentedHash: string,
+    now: number,
+    reuseWindow: number,
+  ): Promise<boolean> {
     const entry = this.live(userId, sessionId, now);
     if (!entry) return false;
     const isCurrent = generation === entry.generation && presentedHash === entry.currentHash;

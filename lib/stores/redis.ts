@@ -159,7 +159,7 @@ export class RedisStore implements Store {
       throw new TypeError("RedisStore: `client` must be an ioredis Redis or Cluster client");
     }
     if (url !== undefined && (typeof url !== "string" || url.length === 0)) {
-      throw new TypeError("RedisStore: `url` must be a non-empty string such as \"redis://localhost:6379\"");
+      throw new TypeError('RedisStore: `url` must be a non-empty string such as "redis://localhost:6379"');
     }
     if (typeof prefix !== "string" || prefix.length === 0 || prefix.includes("{") || prefix.includes("}")) {
       throw new TypeError("RedisStore: `prefix` must be a non-empty string without `{` or `}` (the store adds its own hash tags)");
@@ -277,36 +277,68 @@ export class RedisStore implements Store {
   /** The record it resolves to has `claims`, `ip` and `userAgent` `""` (see {@link Store.check}); its `data` is decoded when first read. */
   async check(userId: string, sessionId: string, now: number, touchInterval: number): Promise<SessionRecord | null> {
     const base = userKeyBase(this.#prefix, userId);
-    const reply = (await this.#run(CHECK, [sessionKey(base, sessionId), indexKey(base), now, touchInterval, sessionId], true)) as Buffer | [Buffer, Buffer] | null;
+    const reply = (await this.#run(CHECK, [sessionKey(base, sessionId), indexKey(base), now, touchInterval, sessionId], true)) as
+      Buffer | [Buffer, Buffer] | null;
     return reply === null ? null : unpackChecked(reply, sessionId, userId);
   }
 
   async rotate(input: RotateInput): Promise<RotateResult> {
     const base = userKeyBase(this.#prefix, input.userId);
-    const reply = (await this.#run(ROTATE, [
-      sessionKey(base, input.sessionId),
-      indexKey(base),
-      input.now,
-      input.sessionId,
-      input.generation,
-      input.presentedHash.slice(0, DIGEST_CHARS),
-      input.successorHash.slice(0, DIGEST_CHARS),
-      input.reuseWindow,
-      input.ip,
-      input.userAgent,
-    ], true)) as number | [number, Buffer | number];
+    const reply = (await this.#run(
+      ROTATE,
+      [
+        sessionKey(base, input.sessionId),
+        indexKey(base),
+        input.now,
+        input.sessionId,
+        input.generation,
+        input.presentedHash.slice(0, DIGEST_CHARS),
+        input.successorHash.slice(0, DIGEST_CHARS),
+        input.reuseWindow,
+        input.ip,
+        input.userAgent,
+      ],
+      true,
+    )) as number | [number, Buffer | number];
     return toRotateResult(reply, input.sessionId, input.userId);
   }
 
-  async revokeIfCurrent(userId: string, sessionId: string, generation: number, currentHash: string, now: number): Promise<SessionRecord | null> {
+  async revokeIfCurrent(
+    userId: string,
+    sessionId: string,
+    generation: number,
+    currentHash: string,
+    now: number,
+  ): Promise<SessionRecord | null> {
     const base = userKeyBase(this.#prefix, userId);
-    const reply = (await this.#run(REVOKE_IF_CURRENT, [sessionKey(base, sessionId), indexKey(base), now, sessionId, generation, currentHash.slice(0, DIGEST_CHARS)], true)) as Buffer | null;
+    const reply = (await this.#run(
+      REVOKE_IF_CURRENT,
+      [sessionKey(base, sessionId), indexKey(base), now, sessionId, generation, currentHash.slice(0, DIGEST_CHARS)],
+      true,
+    )) as Buffer | null;
     return reply === null ? null : unpack(reply, sessionId, userId);
   }
 
-  async revokeByRefresh(userId: string, sessionId: string, generation: number, presentedHash: string, now: number, reuseWindow: number): Promise<boolean> {
+  async revokeByRefresh(
+    userId: string,
+    sessionId: string,
+    generation: number,
+    presentedHash: string,
+    now: number,
+    reuseWindow: number,
+  ): Promise<boolean> {
     const base = userKeyBase(this.#prefix, userId);
-    return (await this.#run(REVOKE_BY_REFRESH, [sessionKey(base, sessionId), indexKey(base), now, sessionId, generation, presentedHash.slice(0, DIGEST_CHARS), reuseWindow])) === 1;
+    return (
+      (await this.#run(REVOKE_BY_REFRESH, [
+        sessionKey(base, sessionId),
+        indexKey(base),
+        now,
+        sessionId,
+        generation,
+        presentedHash.slice(0, DIGEST_CHARS),
+        reuseWindow,
+      ])) === 1
+    );
   }
 
   async get(userId: string, sessionId: string, now: number): Promise<SessionRecord | null> {
@@ -434,8 +466,16 @@ function unpack(value: Buffer, id: string, userId: string): SessionRecord {
   const lengths = head.slice(10).map((n) => (n === "" ? NaN : Number(n)));
   const end = at + lengths.reduce((sum, n) => sum + n, 0);
   const [lastUsedAt, createdAt, idleTimeout, absoluteLifetime] = head.slice(1, 5).map(fromBase36);
-  if (head.length !== HEAD_FIELDS || head[0] !== FORMAT || !lengths.every((n) => Number.isInteger(n) && n >= 0) || end !== value.length ||
-    !isTime(lastUsedAt) || !isTime(createdAt) || (idleTimeout !== null && !isTime(idleTimeout)) || (absoluteLifetime !== null && !isTime(absoluteLifetime))) {
+  if (
+    head.length !== HEAD_FIELDS ||
+    head[0] !== FORMAT ||
+    !lengths.every((n) => Number.isInteger(n) && n >= 0) ||
+    end !== value.length ||
+    !isTime(lastUsedAt) ||
+    !isTime(createdAt) ||
+    (idleTimeout !== null && !isTime(idleTimeout)) ||
+    (absoluteLifetime !== null && !isTime(absoluteLifetime))
+  ) {
     throw new Error("RedisStore: a session record in Redis is not in a format this version reads");
   }
   const text = (n: number): string => value.toString("utf8", at, (at += lengths[n]));
@@ -501,8 +541,14 @@ function unpackChecked(reply: Buffer | [Buffer, Buffer], id: string, userId: str
   const rememberMe = base36Field(head, fieldEnd + 1);
   // The head ends the reply, or a `|` before the data follows it.
   const ended = apart ? fieldEnd === head.length : fieldEnd < head.length;
-  if (!ended || !isTime(lastUsedAt) || !isTime(createdAt) || (idleTimeout !== null && !isTime(idleTimeout)) ||
-    (absoluteLifetime !== null && !isTime(absoluteLifetime)) || (rememberMe !== 0 && rememberMe !== 1)) {
+  if (
+    !ended ||
+    !isTime(lastUsedAt) ||
+    !isTime(createdAt) ||
+    (idleTimeout !== null && !isTime(idleTimeout)) ||
+    (absoluteLifetime !== null && !isTime(absoluteLifetime)) ||
+    (rememberMe !== 0 && rememberMe !== 1)
+  ) {
     throw new Error("RedisStore: a session record in Redis is not in a format this version reads");
   }
   const data = apart ? reply[1] : head;
@@ -569,7 +615,11 @@ function warn(code: string, message: string): void {
 /** Warns (once per store, at construction) about client settings that can hang a request. */
 function warnAboutClient(client: Client): void {
   const cluster = (client as { isCluster?: boolean }).isCluster === true;
-  const options = (client.options ?? {}) as { enableOfflineQueue?: boolean; commandTimeout?: number; redisOptions?: { commandTimeout?: number } };
+  const options = (client.options ?? {}) as {
+    enableOfflineQueue?: boolean;
+    commandTimeout?: number;
+    redisOptions?: { commandTimeout?: number };
+  };
   if (options.enableOfflineQueue !== false) {
     warn(
       "SESSION_GUARD_REDIS_OFFLINE_QUEUE",

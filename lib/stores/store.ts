@@ -149,7 +149,14 @@ export interface Store {
    * deleted; anything else (a spent token after the window included) changes
    * nothing, so the caller can treat it as a refresh would.
    */
-  revokeByRefresh(userId: string, sessionId: string, generation: number, presentedHash: string, now: number, reuseWindow: number): Promise<boolean>;
+  revokeByRefresh(
+    userId: string,
+    sessionId: string,
+    generation: number,
+    presentedHash: string,
+    now: number,
+    reuseWindow: number,
+  ): Promise<boolean>;
 
   /** The live record, or `null`. Deletes it when dead. Writes nothing else. */
   get(userId: string, sessionId: string, now: number): Promise<SessionRecord | null>;

@@ -11,7 +11,7 @@ import jwt from "jsonwebtoken";
 import { SessionError } from "../errors.js";
 import type { KeyRing, PinnedKey } from "./keys.js";
 
-/** The largest access token parsed at all (SPEC 3.10). */
+/** The largest access token parsed at all. */
 export const MAX_ACCESS_TOKEN_LENGTH = 8192;
 
 /** Claims the library sets itself; custom claims cannot override them. */

@@ -70,15 +70,18 @@ export function resolveKeys(options: KeyOptions): KeyRing {
     signingKey = verifyKey = secretKey("secret", options.secret);
   } else {
     if (options.secret !== undefined) {
-      throw new TypeError(`session-guard: \`secret\` does not go with ${algorithm}; give \`jwt.privateKey\` (and optionally \`jwt.publicKey\`)`);
+      throw new TypeError(
+        `session-guard: \`secret\` does not go with ${algorithm}; give \`jwt.privateKey\` (and optionally \`jwt.publicKey\`)`,
+      );
     }
     if (options.privateKey === undefined) {
       throw new TypeError(`session-guard: \`jwt.privateKey\` is required for ${algorithm}`);
     }
     signingKey = asymmetricKey("jwt.privateKey", options.privateKey, algorithm, "private");
-    verifyKey = options.publicKey === undefined
-      ? createPublicKey(signingKey)
-      : asymmetricKey("jwt.publicKey", options.publicKey, algorithm, "public");
+    verifyKey =
+      options.publicKey === undefined
+        ? createPublicKey(signingKey)
+        : asymmetricKey("jwt.publicKey", options.publicKey, algorithm, "public");
   }
   const defaultKey: PinnedKey = { key: verifyKey, algorithms: [algorithm] };
   const byKid = new Map<string, PinnedKey>();
@@ -109,11 +112,15 @@ function secretKey(name: string, value: unknown): KeyObject {
     return value;
   }
   if (typeof value !== "string" && !Buffer.isBuffer(value)) {
-    throw new TypeError(`session-guard: \`${name}\` must be a string or Buffer of at least 32 bytes (got ${value === undefined ? "nothing" : describe(value)})`);
+    throw new TypeError(
+      `session-guard: \`${name}\` must be a string or Buffer of at least 32 bytes (got ${value === undefined ? "nothing" : describe(value)})`,
+    );
   }
   const bytes = typeof value === "string" ? Buffer.from(value, "utf8") : value;
   if (bytes.length < 32) {
-    throw new TypeError(`session-guard: \`${name}\` must be at least 32 bytes (got ${bytes.length}); generate one with \`openssl rand -base64 48\``);
+    throw new TypeError(
+      `session-guard: \`${name}\` must be at least 32 bytes (got ${bytes.length}); generate one with \`openssl rand -base64 48\``,
+    );
   }
   return createSecretKey(bytes);
 }
@@ -122,7 +129,8 @@ function asymmetricKey(name: string, value: unknown, algorithm: JwtAlgorithm, ki
   let key: KeyObject;
   try {
     if (value instanceof KeyObject) key = value.type === "private" && kind === "public" ? createPublicKey(value) : value;
-    else if (typeof value === "string" || Buffer.isBuffer(value)) key = kind === "private" ? createPrivateKey(value) : createPublicKey(value);
+    else if (typeof value === "string" || Buffer.isBuffer(value))
+      key = kind === "private" ? createPrivateKey(value) : createPublicKey(value);
     else throw new Error("not a key");
   } catch {
     throw new TypeError(`session-guard: \`${name}\` must be a PEM string, Buffer or KeyObject holding a ${kind} key for ${algorithm}`);
@@ -131,7 +139,9 @@ function asymmetricKey(name: string, value: unknown, algorithm: JwtAlgorithm, ki
   const type = key.asymmetricKeyType;
   const fits = algorithm.startsWith("ES")
     ? type === "ec" && key.asymmetricKeyDetails?.namedCurve === EC_CURVES[algorithm]
-    : algorithm === "PS256" ? type === "rsa" || type === "rsa-pss" : type === "rsa";
+    : algorithm === "PS256"
+      ? type === "rsa" || type === "rsa-pss"
+      : type === "rsa";
   if (!fits) throw new TypeError(`session-guard: \`${name}\` is a ${type} key, which does not fit ${algorithm}`);
   if ((type === "rsa" || type === "rsa-pss") && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
     throw new TypeError(`session-guard: \`${name}\` must be an RSA key of at least 2048 bits`);

@@ -83,14 +83,17 @@ export function buildApp(options: AppOptions = {}): TestApp {
 
   const app = express();
   if (options.cookieParser !== false) app.use(cookieParser());
-  app.use(options.mount ?? MOUNT, createSessionRouter(guard, {
-    authenticate: (req) => {
-      const { user, password } = req.body as { user?: unknown; password?: unknown };
-      if (typeof user !== "string" || password !== PASSWORD) return null;
-      return { userId: user, claims: { role: "member" }, data: { plan: "pro" } };
-    },
-    ...options.router,
-  }));
+  app.use(
+    options.mount ?? MOUNT,
+    createSessionRouter(guard, {
+      authenticate: (req) => {
+        const { user, password } = req.body as { user?: unknown; password?: unknown };
+        if (typeof user !== "string" || password !== PASSWORD) return null;
+        return { userId: user, claims: { role: "member" }, data: { plan: "pro" } };
+      },
+      ...options.router,
+    }),
+  );
   app.use(express.json());
   app.get("/me", guard, (req, res) => {
     const s = handle(req);
@@ -133,7 +136,9 @@ export function buildApp(options: AppOptions = {}): TestApp {
 export async function login(t: TestApp, user: string, options: { rememberMe?: boolean; mount?: string } = {}): Promise<TokenSet> {
   const body: Record<string, unknown> = { user, password: PASSWORD };
   if (options.rememberMe !== undefined) body.remember_me = options.rememberMe;
-  const res = await request(t.app).post(`${options.mount ?? MOUNT}/login`).send(body);
+  const res = await request(t.app)
+    .post(`${options.mount ?? MOUNT}/login`)
+    .send(body);
   expect(res.status, JSON.stringify(res.body)).to.equal(200);
   return res.body as TokenSet;
 }
@@ -156,9 +161,7 @@ export function expectError(res: request.Response, status: number, code: string,
   expect(res.body.error).to.equal(code);
   expect(res.body.message).to.be.a("string").and.not.equal("");
   if (status === 401) {
-    const expected = options.tokenPresented
-      ? 'Bearer realm="session-guard", error="invalid_token"'
-      : 'Bearer realm="session-guard"';
+    const expected = options.tokenPresented ? 'Bearer realm="session-guard", error="invalid_token"' : 'Bearer realm="session-guard"';
     expect(res.headers["www-authenticate"]).to.equal(expected);
   }
   if (status === 400 && options.tokenPresented !== undefined) {

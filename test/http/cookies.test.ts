@@ -1,5 +1,5 @@
 /**
- * Cookie transport and the CSRF rule (SPEC 3.12): cookie names, attributes
+ * Cookie transport and the CSRF rule: cookie names, attributes
  * and paths, what the guard and the routes read, and when an unsafe
  * cookie-authenticated request passes.
  */
@@ -46,7 +46,13 @@ describe("cookie transport", () => {
     expect(cookies[ACCESS].attributes).to.not.have.property("domain");
     // The refresh cookie lives until the absolute deadline (30 days by default), not the
     // sliding idle one: guarded requests slide the session without renewing the cookie.
-    expect(cookies[REFRESH].attributes).to.include({ path: MOUNT, httponly: true, secure: true, samesite: "Strict", "max-age": String(30 * 24 * 3600) });
+    expect(cookies[REFRESH].attributes).to.include({
+      path: MOUNT,
+      httponly: true,
+      secure: true,
+      samesite: "Strict",
+      "max-age": String(30 * 24 * 3600),
+    });
     expect(cookies[ACCESS].value.split(".")).to.have.length(3);
     expect(cookies[REFRESH].value.split(".")).to.have.length(4);
   });
@@ -96,15 +102,25 @@ describe("cookie transport", () => {
       cookieApp();
       const { access } = await cookieLogin();
       expectError(await request(t.app).post("/me").set("Cookie", `${ACCESS}=${access}`), 403, "csrf_failed");
-      expectError(await request(t.app).post("/me").set("Cookie", `${ACCESS}=${access}`).set("Origin", "https://evil.example"), 403, "csrf_failed");
-      expectError(await request(t.app).post("/me").set("Cookie", `${ACCESS}=${access}`).set("Origin", `${TRUSTED}.evil`), 403, "csrf_failed");
+      expectError(
+        await request(t.app).post("/me").set("Cookie", `${ACCESS}=${access}`).set("Origin", "https://evil.example"),
+        403,
+        "csrf_failed",
+      );
+      expectError(
+        await request(t.app).post("/me").set("Cookie", `${ACCESS}=${access}`).set("Origin", `${TRUSTED}.evil`),
+        403,
+        "csrf_failed",
+      );
     });
 
     it("a trusted Origin passes; so does the CSRF header with any value", async () => {
       cookieApp();
       const { access } = await cookieLogin();
       expect((await request(t.app).post("/me").set("Cookie", `${ACCESS}=${access}`).set("Origin", TRUSTED)).status).to.equal(200);
-      expect((await request(t.app).post("/me").set("Cookie", `${ACCESS}=${access}`).set("X-Requested-With", "XMLHttpRequest")).status).to.equal(200);
+      expect(
+        (await request(t.app).post("/me").set("Cookie", `${ACCESS}=${access}`).set("X-Requested-With", "XMLHttpRequest")).status,
+      ).to.equal(200);
       expect((await request(t.app).post("/me").set("Cookie", `${ACCESS}=${access}`).set("X-Requested-With", "")).status).to.equal(200);
     });
 
@@ -125,7 +141,11 @@ describe("cookie transport", () => {
       cookieApp();
       const { access, refresh } = await cookieLogin();
       expectError(await request(t.app).post(`${MOUNT}/refresh`).set("Cookie", `${REFRESH}=${refresh}`), 403, "csrf_failed");
-      expectError(await request(t.app).post(`${MOUNT}/logout`).set("Cookie", `${ACCESS}=${access}; ${REFRESH}=${refresh}`), 403, "csrf_failed");
+      expectError(
+        await request(t.app).post(`${MOUNT}/logout`).set("Cookie", `${ACCESS}=${access}; ${REFRESH}=${refresh}`),
+        403,
+        "csrf_failed",
+      );
       expect(size()).to.equal(1);
       const res = await request(t.app).post(`${MOUNT}/refresh`).set("Cookie", `${REFRESH}=${refresh}`).set("Origin", TRUSTED);
       expect(res.status).to.equal(200);
@@ -140,7 +160,10 @@ describe("cookie transport", () => {
   it("logout clears both cookies and ends the session", async () => {
     cookieApp();
     const { access, refresh } = await cookieLogin();
-    const res = await request(t.app).post(`${MOUNT}/logout`).set("Cookie", `${ACCESS}=${access}; ${REFRESH}=${refresh}`).set("X-Requested-With", "fetch");
+    const res = await request(t.app)
+      .post(`${MOUNT}/logout`)
+      .set("Cookie", `${ACCESS}=${access}; ${REFRESH}=${refresh}`)
+      .set("X-Requested-With", "fetch");
     expect(res.status).to.equal(204);
     const cleared = setCookies(res);
     expect(Object.keys(cleared).sort()).to.deep.equal([ACCESS, REFRESH]);
@@ -177,7 +200,9 @@ describe("cookie transport", () => {
     const { access } = await cookieLogin();
     expectError(await request(t.app).get("/me").set("Authorization", `Bearer ${access}`), 401, "token_missing");
     // and a disagreeing header does not matter either
-    expect((await request(t.app).get("/me").set("Authorization", "Bearer x.y.z").set("Cookie", `${ACCESS}=${access}`)).status).to.equal(200);
+    expect((await request(t.app).get("/me").set("Authorization", "Bearer x.y.z").set("Cookie", `${ACCESS}=${access}`)).status).to.equal(
+      200,
+    );
   });
 
   describe('"both" transport', () => {
@@ -197,9 +222,15 @@ describe("cookie transport", () => {
       t = buildApp({ guard: { transport: "both" } });
       const a = await login(t, "alice");
       const b = await login(t, "bob");
-      const res = await request(t.app).get("/me").set("Authorization", `Bearer ${a.access_token}`).set("Cookie", `${ACCESS}=${b.access_token}`);
+      const res = await request(t.app)
+        .get("/me")
+        .set("Authorization", `Bearer ${a.access_token}`)
+        .set("Cookie", `${ACCESS}=${b.access_token}`);
       expectError(res, 400, "invalid_request", { tokenPresented: true });
-      const same = await request(t.app).get("/me").set("Authorization", `Bearer ${a.access_token}`).set("Cookie", `${ACCESS}=${a.access_token}`);
+      const same = await request(t.app)
+        .get("/me")
+        .set("Authorization", `Bearer ${a.access_token}`)
+        .set("Cookie", `${ACCESS}=${a.access_token}`);
       expect(same.status).to.equal(200);
     });
   });

@@ -1,7 +1,6 @@
 /**
  * Deadlines, sliding, touch throttling, remember-me and forever sessions,
- * the per-user cap, events, and the guard's own options (SPEC 2.1, 2.2,
- * 2.5, 3.2–3.4, 3.8), against a MemoryStore and the fake clock.
+ * the per-user cap, events, and the guard's own options, against a MemoryStore and the fake clock.
  */
 import { expect } from "chai";
 import request from "supertest";
@@ -42,7 +41,10 @@ describe("session lifecycle over HTTP", () => {
       const tokens = await login(t, "alice");
       expect(tokens.expires_in).to.equal(25 * 60); // exp capped at the absolute deadline
       expect(tokens.session.expires_at).to.equal(iso(EPOCH + 10 * MINUTE));
-      for (const [at, expires] of [[9, 19], [18, 25]]) {
+      for (const [at, expires] of [
+        [9, 19],
+        [18, 25],
+      ]) {
         t.clock.set(EPOCH + at * MINUTE);
         const res = await me(t, tokens.access_token);
         expect(res.status).to.equal(200);
@@ -239,7 +241,12 @@ describe("session lifecycle over HTTP", () => {
       const d = await login(t, "alice");
       const all = await request(t.app).post("/me/revoke-all").set("Authorization", bearer(d.access_token));
       expect(all.body).to.deep.equal({ revoked: 2 });
-      expect(t.eventsOf("revoke").slice(2).map((e) => e.reason)).to.deep.equal(["logout-all", "logout-all"]);
+      expect(
+        t
+          .eventsOf("revoke")
+          .slice(2)
+          .map((e) => e.reason),
+      ).to.deep.equal(["logout-all", "logout-all"]);
       const e = await login(t, "alice");
       expect((await request(t.app).post("/me/revoke").set("Authorization", bearer(e.access_token))).status).to.equal(204);
       expect(t.eventsOf("logout")).to.deep.equal([{ sessionId: e.session.id, userId: "alice" }]);
@@ -279,9 +286,13 @@ describe("session lifecycle over HTTP", () => {
     it("requestProperty puts the handle on another property", async () => {
       t = buildApp({
         guard: { requestProperty: "auth" },
-        routes: (app, guard) => app.get("/both", guard, (req, res) => {
-          res.json({ auth: (req as unknown as { auth: { userId: string } }).auth.userId, session: (req as { session?: unknown }).session ?? null });
-        }),
+        routes: (app, guard) =>
+          app.get("/both", guard, (req, res) => {
+            res.json({
+              auth: (req as unknown as { auth: { userId: string } }).auth.userId,
+              session: (req as { session?: unknown }).session ?? null,
+            });
+          }),
       });
       const tokens = await login(t, "alice");
       const res = await request(t.app).get("/both").set("Authorization", bearer(tokens.access_token));
@@ -307,13 +318,22 @@ describe("session lifecycle over HTTP", () => {
       const bad = await request(t.app).post(`${MOUNT}/login`).send({ user: "alice", password: "no" });
       expect(bad.status).to.equal(401);
       expect(bad.body).to.deep.equal({ problem: "invalid_credentials" });
-      expect(seen).to.deep.equal([["token_missing", 401], ["invalid_credentials", 401]]);
+      expect(seen).to.deep.equal([
+        ["token_missing", 401],
+        ["invalid_credentials", 401],
+      ]);
     });
 
     it("guard.sessions: create, verify, get, list, revoke, revokeAll", async () => {
       t = buildApp();
       const { sessions } = t.guard;
-      const set = await sessions.create("alice", { rememberMe: true, claims: { role: "admin" }, data: { x: 1 }, ip: "203.0.113.1", userAgent: "UA" });
+      const set = await sessions.create("alice", {
+        rememberMe: true,
+        claims: { role: "admin" },
+        data: { x: 1 },
+        ip: "203.0.113.1",
+        userAgent: "UA",
+      });
       expect(set.token_type).to.equal("Bearer");
       expect(set.session.remember_me).to.equal(true);
       expect(set.session.ip).to.equal("203.0.113.1");
@@ -322,7 +342,14 @@ describe("session lifecycle over HTTP", () => {
       expect(handle.claims.role).to.equal("admin");
       expect(handle.data).to.deep.equal({ x: 1 });
       const info = await sessions.get(set.session.id, "alice");
-      expect(info).to.deep.include({ id: set.session.id, userId: "alice", rememberMe: true, ip: "203.0.113.1", userAgent: "UA", current: false });
+      expect(info).to.deep.include({
+        id: set.session.id,
+        userId: "alice",
+        rememberMe: true,
+        ip: "203.0.113.1",
+        userAgent: "UA",
+        current: false,
+      });
       expect(await sessions.get(set.session.id, "bob")).to.equal(null);
       t.clock.advance(SECOND);
       const other = await sessions.create("alice");

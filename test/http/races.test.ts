@@ -1,4 +1,4 @@
-// Logout racing refresh over HTTP against Redis (SPEC 3.5): whichever wins,
+// Logout racing refresh over HTTP against Redis: whichever wins,
 // the session ends, nothing it issued stays usable, and nothing is left in Redis.
 import { expect } from "chai";
 import request from "supertest";
@@ -6,8 +6,12 @@ import { buildApp, expectError, login, me, MOUNT, redisFixture, refresh, type Re
 
 describe("HTTP races against Redis", () => {
   let redis: RedisFixture;
-  beforeEach(async () => { redis = await redisFixture(); });
-  afterEach(async () => { await redis.close(); });
+  beforeEach(async () => {
+    redis = await redisFixture();
+  });
+  afterEach(async () => {
+    await redis.close();
+  });
 
   it("logout racing refresh never leaves a live session or a usable successor", async () => {
     const t = buildApp({ guard: { store: redis.store } });

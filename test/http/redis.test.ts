@@ -1,5 +1,5 @@
 /**
- * The HTTP behaviour that depends on Redis (SPEC 3.1, 3.2, 3.4–3.6, 3.9):
+ * The HTTP behaviour that depends on Redis:
  * revocation seen at once by a second app instance, keys with TTLs and
  * gone with their session, concurrent refreshes and logins, one round trip
  * per guarded request, and store failures. Real `redis-server`, fake clock.
@@ -13,7 +13,20 @@ import request from "supertest";
 import { RedisStore } from "../../lib/index.js";
 import { DAY, EPOCH, MINUTE, SECOND, fakeClock } from "../support/clock.js";
 import { recordCommands, spawnRedisNode, startRedis, type RedisNode } from "../support/redis-server.js";
-import { buildApp, expectError, login, me, MOUNT, PASSWORD, ready, redisFixture, refresh, SAFE_CLIENT, type RedisFixture, type TestApp } from "./app.js";
+import {
+  buildApp,
+  expectError,
+  login,
+  me,
+  MOUNT,
+  PASSWORD,
+  ready,
+  redisFixture,
+  refresh,
+  SAFE_CLIENT,
+  type RedisFixture,
+  type TestApp,
+} from "./app.js";
 
 const bearer = (token: string) => `Bearer ${token}`;
 const WRITES = new Set(["hset", "hmset", "pexpire", "pexpireat", "expire", "zadd", "del", "unlink", "zrem", "set", "persist"]);
@@ -56,7 +69,9 @@ describe("session routes against Redis", () => {
       const a = await login(t, "alice");
       const b = await login(other, "alice");
       const c = await login(t, "alice");
-      expect((await request(other.app).delete(`${MOUNT}/sessions/${c.session.id}`).set("Authorization", bearer(b.access_token))).status).to.equal(204);
+      expect(
+        (await request(other.app).delete(`${MOUNT}/sessions/${c.session.id}`).set("Authorization", bearer(b.access_token))).status,
+      ).to.equal(204);
       expectError(await me(t, c.access_token), 401, "session_inactive", { tokenPresented: true });
       const all = await request(t.app).post(`${MOUNT}/logout-all`).set("Authorization", bearer(a.access_token));
       expect(all.body).to.deep.equal({ revoked: 2 });
@@ -82,7 +97,9 @@ describe("session routes against Redis", () => {
       expect(keys).to.have.length(2);
       for (const key of keys) {
         const pttl = await redis.client.pttl(key);
-        expect(pttl, key).to.be.above(9 * MINUTE).and.at.most(10 * MINUTE);
+        expect(pttl, key)
+          .to.be.above(9 * MINUTE)
+          .and.at.most(10 * MINUTE);
       }
       t.clock.advance(10 * MINUTE);
       expectError(await me(t, tokens.access_token), 401, "session_inactive", { tokenPresented: true });
@@ -97,7 +114,9 @@ describe("session routes against Redis", () => {
       const ttls = Object.fromEntries(await Promise.all((await redis.keys()).map(async (k) => [k, await redis.client.pttl(k)] as const)));
       const sessionTtl = (id: string) => Object.entries(ttls).find(([k]) => k.endsWith(`:s:${id}`))![1];
       expect(sessionTtl(forever.session.id)).to.equal(-1);
-      expect(sessionTtl(standard.session.id)).to.be.above(DAY - MINUTE).and.at.most(DAY);
+      expect(sessionTtl(standard.session.id))
+        .to.be.above(DAY - MINUTE)
+        .and.at.most(DAY);
       expect(Object.entries(ttls).find(([k]) => k.endsWith(":i"))![1]).to.equal(-1);
       t.clock.advance(3 * 365 * DAY);
       const res = await refresh(t, forever.refresh_token);
@@ -206,7 +225,11 @@ describe("store failures", function () {
     app("deny");
     const tokens = await login(t, "alice");
     await node.stop();
-    for (const send of [() => me(t, tokens.access_token), () => refresh(t, tokens.refresh_token), () => request(t.app).post(`${MOUNT}/login`).send({ user: "bob", password: PASSWORD })]) {
+    for (const send of [
+      () => me(t, tokens.access_token),
+      () => refresh(t, tokens.refresh_token),
+      () => request(t.app).post(`${MOUNT}/login`).send({ user: "bob", password: PASSWORD }),
+    ]) {
       const { result, ms } = await timed(send);
       expectError(result, 503, "store_unavailable");
       expect(result.headers["retry-after"]).to.equal("1");
@@ -235,7 +258,9 @@ describe("store failures", function () {
       await admin.call("CLIENT", "PAUSE", "1500", "ALL");
       const { result, ms } = await timed(() => me(t, tokens.access_token));
       expectError(result, 503, "store_unavailable");
-      expect(ms).to.be.at.least(STORE_TIMEOUT - 50).and.below(STORE_TIMEOUT + MARGIN);
+      expect(ms)
+        .to.be.at.least(STORE_TIMEOUT - 50)
+        .and.below(STORE_TIMEOUT + MARGIN);
       await admin.call("CLIENT", "UNPAUSE");
     } finally {
       admin.disconnect();
@@ -252,7 +277,9 @@ describe("store failures", function () {
     expect(result.body.userId).to.equal("alice");
     expect(result.body.id).to.equal(tokens.session.id);
     expect(ms).to.be.below(STORE_TIMEOUT + MARGIN);
-    expect(t.eventsOf("store_error").map((e) => [e.operation, e.sessionId, e.userId])).to.deep.equal([["check", tokens.session.id, "alice"]]);
+    expect(t.eventsOf("store_error").map((e) => [e.operation, e.sessionId, e.userId])).to.deep.equal([
+      ["check", tokens.session.id, "alice"],
+    ]);
     expectError(await request(t.app).get("/me").set("Authorization", "Bearer x.y.z"), 401, "token_invalid", { tokenPresented: true });
     // Routes that change state still need the store.
     expectError(await refresh(t, tokens.refresh_token), 503, "store_unavailable");

@@ -1,5 +1,5 @@
 /**
- * Every route of the session router, success and failure (SPEC 2.4, 2.5, 4),
+ * Every route of the session router, success and failure,
  * against a MemoryStore and the fake clock.
  */
 import { expect } from "chai";
@@ -113,7 +113,10 @@ describe("session router", () => {
     it("a body the app already parsed with express.json() is reused", async () => {
       const app = express();
       app.use(express.json());
-      app.use(MOUNT, createSessionRouter(t.guard, { authenticate: (req) => (req.body.password === PASSWORD ? { userId: req.body.user } : null) }));
+      app.use(
+        MOUNT,
+        createSessionRouter(t.guard, { authenticate: (req) => (req.body.password === PASSWORD ? { userId: req.body.user } : null) }),
+      );
       const res = await request(app).post(`${MOUNT}/login`).send({ user: "carol", password: PASSWORD });
       expect(res.status).to.equal(200);
       expect(res.body.session.current).to.equal(true);
@@ -240,7 +243,10 @@ describe("session router", () => {
     it("with an expired access token and the refresh token: 204", async () => {
       const tokens = await login(t, "alice");
       t.clock.advance(16 * MINUTE);
-      const res = await request(t.app).post(`${MOUNT}/logout`).set("Authorization", bearer(tokens.access_token)).send({ refresh_token: tokens.refresh_token });
+      const res = await request(t.app)
+        .post(`${MOUNT}/logout`)
+        .set("Authorization", bearer(tokens.access_token))
+        .send({ refresh_token: tokens.refresh_token });
       expect(res.status).to.equal(204);
       expect((t.store as MemoryStore).size).to.equal(0);
       expect(t.eventsOf("logout")).to.deep.equal([{ sessionId: tokens.session.id, userId: "alice" }]);
@@ -268,7 +274,9 @@ describe("session router", () => {
       expectError(await request(t.app).post(`${MOUNT}/logout`), 401, "token_missing");
       const tokens = await login(t, "alice");
       expect((await request(t.app).post(`${MOUNT}/logout`).set("Authorization", bearer(tokens.access_token))).status).to.equal(204);
-      expectError(await request(t.app).post(`${MOUNT}/logout`).set("Authorization", bearer(tokens.access_token)), 401, "session_inactive", { tokenPresented: true });
+      expectError(await request(t.app).post(`${MOUNT}/logout`).set("Authorization", bearer(tokens.access_token)), 401, "session_inactive", {
+        tokenPresented: true,
+      });
     });
   });
 
@@ -296,7 +304,10 @@ describe("session router", () => {
       const a = await login(t, "alice");
       const b = await login(t, "alice");
       const c = await login(t, "alice");
-      const res = await request(t.app).post(`${MOUNT}/logout-all`).set("Authorization", bearer(b.access_token)).send({ keep_current: true });
+      const res = await request(t.app)
+        .post(`${MOUNT}/logout-all`)
+        .set("Authorization", bearer(b.access_token))
+        .send({ keep_current: true });
       expect(res.status).to.equal(200);
       expect(res.body).to.deep.equal({ revoked: 2 });
       expect((await me(t, b.access_token)).status).to.equal(200);
@@ -307,7 +318,11 @@ describe("session router", () => {
 
     it("a non-boolean keep_current is 400; no token is 401 token_missing", async () => {
       const a = await login(t, "alice");
-      expectError(await request(t.app).post(`${MOUNT}/logout-all`).set("Authorization", bearer(a.access_token)).send({ keep_current: "yes" }), 400, "invalid_request");
+      expectError(
+        await request(t.app).post(`${MOUNT}/logout-all`).set("Authorization", bearer(a.access_token)).send({ keep_current: "yes" }),
+        400,
+        "invalid_request",
+      );
       expectError(await request(t.app).post(`${MOUNT}/logout-all`), 401, "token_missing");
       expect((t.store as MemoryStore).size).to.equal(1);
     });
@@ -317,7 +332,10 @@ describe("session router", () => {
     it("lists the caller's live sessions, snake_case, newest first, current marked", async () => {
       const a = await login(t, "alice");
       t.clock.advance(MINUTE);
-      const b = await request(t.app).post(`${MOUNT}/login`).set("User-Agent", "Phone/2").send({ user: "alice", password: PASSWORD, remember_me: true });
+      const b = await request(t.app)
+        .post(`${MOUNT}/login`)
+        .set("User-Agent", "Phone/2")
+        .send({ user: "alice", password: PASSWORD, remember_me: true });
       await login(t, "bob");
       t.clock.advance(MINUTE);
       const res = await request(t.app).get(`${MOUNT}/sessions`).set("Authorization", bearer(a.access_token));
@@ -357,7 +375,11 @@ describe("session router", () => {
       expectError(await me(t, b.access_token), 401, "session_inactive", { tokenPresented: true });
       expect((await me(t, a.access_token)).status).to.equal(200);
       expect(t.eventsOf("revoke")).to.deep.equal([{ sessionId: b.session.id, userId: "alice", reason: "revoked" }]);
-      expectError(await request(t.app).delete(`${MOUNT}/sessions/${b.session.id}`).set("Authorization", bearer(a.access_token)), 404, "not_found");
+      expectError(
+        await request(t.app).delete(`${MOUNT}/sessions/${b.session.id}`).set("Authorization", bearer(a.access_token)),
+        404,
+        "not_found",
+      );
     });
 
     it("another user's session id is 404 not_found and stays alive", async () => {
@@ -393,14 +415,19 @@ describe("session router", () => {
       const res = await request(t.app).post(`${MOUNT}/signin`).send({ user: "alice", password: PASSWORD });
       expect(res.status).to.equal(200);
       expect((await request(t.app).get(`${MOUNT}/sessions`).set("Authorization", bearer(res.body.access_token))).status).to.equal(404);
-      const del = await request(t.app).delete(`${MOUNT}/devices/${res.body.session.id}`).set("Authorization", bearer(res.body.access_token));
+      const del = await request(t.app)
+        .delete(`${MOUNT}/devices/${res.body.session.id}`)
+        .set("Authorization", bearer(res.body.access_token));
       expect(del.status).to.equal(204);
       expect((t.store as MemoryStore).size).to.equal(0);
     });
 
     it("rejects a revokeSession path without :id, unknown routes and unknown router options", async () => {
       const authenticate = () => null;
-      expect(() => createSessionRouter(t.guard, { authenticate, routes: { revokeSession: "/sessions/x" } })).to.throw(TypeError, /revokeSession/);
+      expect(() => createSessionRouter(t.guard, { authenticate, routes: { revokeSession: "/sessions/x" } })).to.throw(
+        TypeError,
+        /revokeSession/,
+      );
       expect(() => createSessionRouter(t.guard, { authenticate, routes: { signin: "/x" } as never })).to.throw(TypeError, /signin/);
       expect(() => createSessionRouter(t.guard, { authenticate, routes: { login: "nope" } })).to.throw(TypeError, /login/);
       expect(() => createSessionRouter(t.guard, { authenticate, extra: 1 } as never)).to.throw(TypeError, /extra/);

@@ -1,5 +1,5 @@
 /**
- * Bad input never yields a 5xx (SPEC 2.4, 3.7, 3.11, 4): malformed,
+ * Bad input never yields a 5xx: malformed,
  * oversized, non-JSON and prototype-polluting bodies, non-string fields,
  * and user ids that look like key syntax. Each gets its JSON 400 and leaves
  * Redis as it was.
@@ -18,16 +18,23 @@ async function rawPost(app: Express, path: string, headers: Record<string, strin
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   try {
     return await new Promise((resolve, reject) => {
-      const req = http.request({ host: "127.0.0.1", port: (server.address() as AddressInfo).port, method: "POST", path, headers }, (res) => {
-        const parts: Buffer[] = [];
-        res.on("data", (c: Buffer) => parts.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(parts).toString("utf8");
-          let parsed: unknown;
-          try { parsed = JSON.parse(text); } catch { parsed = {}; }
-          resolve({ status: res.statusCode, headers: res.headers, text, body: parsed } as unknown as request.Response);
-        });
-      });
+      const req = http.request(
+        { host: "127.0.0.1", port: (server.address() as AddressInfo).port, method: "POST", path, headers },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on("data", (c: Buffer) => parts.push(c));
+          res.on("end", () => {
+            const text = Buffer.concat(parts).toString("utf8");
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              parsed = {};
+            }
+            resolve({ status: res.statusCode, headers: res.headers, text, body: parsed } as unknown as request.Response);
+          });
+        },
+      );
       req.on("error", reject);
       for (let i = 0; i < body.length; i += chunk) req.write(body.subarray(i, i + chunk));
       req.end();
@@ -61,23 +68,81 @@ describe("request bodies", () => {
     { name: "a JSON string", send: () => raw("/login", "application/json", '"alice"') },
     { name: "JSON null", send: () => raw("/login", "application/json", "null") },
     { name: "text/plain", send: () => raw("/login", "text/plain", `{"user":"alice","password":"${PASSWORD}"}`) },
-    { name: "an HTML form post", send: () => raw("/login", "application/x-www-form-urlencoded", `user=alice&password=${encodeURIComponent(PASSWORD)}`) },
-    { name: "a JSON body without a content type", send: () => request(t.app).post(`${MOUNT}/login`).set("Content-Type", "").send(`{"user":"alice"}`) },
-    { name: "a body over 16 KB", send: () => request(t.app).post(`${MOUNT}/login`).send({ user: "alice", password: PASSWORD, pad: "x".repeat(17 * 1024) }) },
-    { name: "a body over 16 KB sent chunked, without a content length", send: () =>
-      rawPost(t.app, `${MOUNT}/login`, { "content-type": "application/json", "transfer-encoding": "chunked" }, Buffer.from(JSON.stringify({ user: "alice", password: PASSWORD, pad: "y".repeat(20 * 1024) }))) },
-    { name: "a content length that lies about a large body", send: () =>
-      rawPost(t.app, `${MOUNT}/login`, { "content-type": "application/json", "content-length": String(40 * 1024) }, Buffer.from(JSON.stringify({ pad: "y".repeat(40 * 1024 - 10) }).slice(0, 40 * 1024))) },
-    { name: "a top-level __proto__ key", send: () => raw("/login", "application/json", `{"user":"alice","password":"${PASSWORD}","__proto__":{"admin":true}}`) },
-    { name: "a nested __proto__ key", send: () => raw("/login", "application/json", `{"user":"alice","password":"${PASSWORD}","x":{"__proto__":{"admin":true}}}`) },
+    {
+      name: "an HTML form post",
+      send: () => raw("/login", "application/x-www-form-urlencoded", `user=alice&password=${encodeURIComponent(PASSWORD)}`),
+    },
+    {
+      name: "a JSON body without a content type",
+      send: () => request(t.app).post(`${MOUNT}/login`).set("Content-Type", "").send(`{"user":"alice"}`),
+    },
+    {
+      name: "a body over 16 KB",
+      send: () =>
+        request(t.app)
+          .post(`${MOUNT}/login`)
+          .send({ user: "alice", password: PASSWORD, pad: "x".repeat(17 * 1024) }),
+    },
+    {
+      name: "a body over 16 KB sent chunked, without a content length",
+      send: () =>
+        rawPost(
+          t.app,
+          `${MOUNT}/login`,
+          { "content-type": "application/json", "transfer-encoding": "chunked" },
+          Buffer.from(JSON.stringify({ user: "alice", password: PASSWORD, pad: "y".repeat(20 * 1024) })),
+        ),
+    },
+    {
+      name: "a content length that lies about a large body",
+      send: () =>
+        rawPost(
+          t.app,
+          `${MOUNT}/login`,
+          { "content-type": "application/json", "content-length": String(40 * 1024) },
+          Buffer.from(JSON.stringify({ pad: "y".repeat(40 * 1024 - 10) }).slice(0, 40 * 1024)),
+        ),
+    },
+    {
+      name: "a top-level __proto__ key",
+      send: () => raw("/login", "application/json", `{"user":"alice","password":"${PASSWORD}","__proto__":{"admin":true}}`),
+    },
+    {
+      name: "a nested __proto__ key",
+      send: () => raw("/login", "application/json", `{"user":"alice","password":"${PASSWORD}","x":{"__proto__":{"admin":true}}}`),
+    },
     { name: "a __proto__ key on refresh", send: () => raw("/refresh", "application/json", `{"__proto__":{"refresh_token":"x"}}`) },
     { name: "a numeric refresh_token", send: () => request(t.app).post(`${MOUNT}/refresh`).send({ refresh_token: 12345 }) },
-    { name: "an object refresh_token", send: () => request(t.app).post(`${MOUNT}/refresh`).send({ refresh_token: { $gt: "" } }) },
-    { name: "an array refresh_token", send: () => request(t.app).post(`${MOUNT}/refresh`).send({ refresh_token: [alice.refresh_token] }) },
+    {
+      name: "an object refresh_token",
+      send: () =>
+        request(t.app)
+          .post(`${MOUNT}/refresh`)
+          .send({ refresh_token: { $gt: "" } }),
+    },
+    {
+      name: "an array refresh_token",
+      send: () =>
+        request(t.app)
+          .post(`${MOUNT}/refresh`)
+          .send({ refresh_token: [alice.refresh_token] }),
+    },
     { name: "an empty refresh_token", send: () => request(t.app).post(`${MOUNT}/refresh`).send({ refresh_token: "" }) },
     { name: "a non-string refresh_token on logout", send: () => request(t.app).post(`${MOUNT}/logout`).send({ refresh_token: true }) },
-    { name: "invalid UTF-8", send: () => rawPost(t.app, `${MOUNT}/login`, { "content-type": "application/json", "content-length": "8" }, Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d])) },
-    { name: "a charset other than UTF-8", send: () => raw("/login", "application/json; charset=latin1", `{"user":"alice","password":"${PASSWORD}"}`) },
+    {
+      name: "invalid UTF-8",
+      send: () =>
+        rawPost(
+          t.app,
+          `${MOUNT}/login`,
+          { "content-type": "application/json", "content-length": "8" },
+          Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]),
+        ),
+    },
+    {
+      name: "a charset other than UTF-8",
+      send: () => raw("/login", "application/json; charset=latin1", `{"user":"alice","password":"${PASSWORD}"}`),
+    },
   ];
 
   for (const c of cases) {
@@ -112,7 +177,20 @@ describe("request bodies", () => {
 });
 
 describe("user ids that look like key syntax", () => {
-  const IDS = ["{a}:b", "a}:{b", "a b", "a", "a ", " a", "ü😀 用户", "x".repeat(1024), "x".repeat(1023) + "y", "sg:{a}:s:b", "", "0"].filter((id) => id !== "");
+  const IDS = [
+    "{a}:b",
+    "a}:{b",
+    "a b",
+    "a",
+    "a ",
+    " a",
+    "ü😀 用户",
+    "x".repeat(1024),
+    "x".repeat(1023) + "y",
+    "sg:{a}:s:b",
+    "",
+    "0",
+  ].filter((id) => id !== "");
   let redis: RedisFixture;
   let t: TestApp;
   before(async () => {
@@ -140,7 +218,9 @@ describe("user ids that look like key syntax", () => {
     }
     // A global logout of one id touches no other.
     const victim = IDS[0];
-    const all = await request(t.app).post(`${MOUNT}/logout-all`).set("Authorization", `Bearer ${sets.get(victim)!.access_token}`);
+    const all = await request(t.app)
+      .post(`${MOUNT}/logout-all`)
+      .set("Authorization", `Bearer ${sets.get(victim)!.access_token}`);
     expect(all.body).to.deep.equal({ revoked: 1 });
     for (const [id, set] of sets) {
       expect((await me(t, set.access_token)).status, id).to.equal(id === victim ? 401 : 200);

@@ -28,10 +28,17 @@ describe("security regressions", () => {
     const t = buildApp({ router: { authenticate: (req) => ({ userId: String(req.body.user) }) } });
     const victim = await login(t, "bob\uD800@example.com".replace("\uD800", "\uD83D\uDE00"));
     for (const user of ["bob\uD800@example.com", "bob\uDC00@example.com"]) {
-      const res = await request(t.app).post(`${MOUNT}/login`).set("content-type", "application/json").send(`{"user":${JSON.stringify(user)},"password":"${PASSWORD}"}`);
+      const res = await request(t.app)
+        .post(`${MOUNT}/login`)
+        .set("content-type", "application/json")
+        .send(`{"user":${JSON.stringify(user)},"password":"${PASSWORD}"}`);
       expectError(res, 400, "invalid_request");
       let thrown: unknown;
-      try { await t.guard.sessions.list(user); } catch (err) { thrown = err; }
+      try {
+        await t.guard.sessions.list(user);
+      } catch (err) {
+        thrown = err;
+      }
       expect(thrown).to.be.instanceOf(TypeError);
     }
     expect((await me(t, victim.access_token)).status).to.equal(200);
@@ -39,7 +46,13 @@ describe("security regressions", () => {
   });
 
   it("an onError that throws on the asynchronous path reaches Express instead of hanging", async () => {
-    const t = buildApp({ guard: { onError: () => { throw new Error("onError failed"); } } });
+    const t = buildApp({
+      guard: {
+        onError: () => {
+          throw new Error("onError failed");
+        },
+      },
+    });
     const tokens = await login(t, "alice");
     await t.guard.sessions.revokeAll("alice");
     const res = await me(t, tokens.access_token).timeout(3000);
@@ -61,7 +74,9 @@ describe("security regressions", () => {
     const t = buildApp({ guard: { transport: "cookie" } });
     const res = await request(t.app).post(`${MOUNT}/login`).send({ user: "alice", password: PASSWORD });
     const cookies = setCookies(res);
-    const header = Object.entries(cookies).map(([name, c]) => `${name}=${c.value}`).join("; ");
+    const header = Object.entries(cookies)
+      .map(([name, c]) => `${name}=${c.value}`)
+      .join("; ");
     await t.guard.sessions.revokeAll("alice");
     const out = await request(t.app).post(`${MOUNT}/logout`).set("Cookie", header).set("X-Requested-With", "fetch");
     expectError(out, 401, "session_inactive", { tokenPresented: true });
@@ -84,7 +99,10 @@ describe("security regressions", () => {
 
   it("route names are the router's own, not inherited object keys", () => {
     const guard = sessionGuard({ store: new MemoryStore({ sweepInterval: 0 }), secret: SECRET });
-    expect(() => createSessionRouter(guard, { authenticate: () => null, routes: { toString: "/x" } as never })).to.throw(TypeError, /routes\.toString/);
+    expect(() => createSessionRouter(guard, { authenticate: () => null, routes: { toString: "/x" } as never })).to.throw(
+      TypeError,
+      /routes\.toString/,
+    );
   });
 
   it("an access-token TTL that is not whole seconds is refused at construction, a short refreshSecret too", () => {
@@ -96,9 +114,14 @@ describe("security regressions", () => {
   });
 
   it("storeTimeout beyond Node's longest timer is refused, not turned into 1 ms", () => {
-    expect(() => sessionGuard({ store: new MemoryStore({ sweepInterval: 0 }), secret: SECRET, storeTimeout: "25d" })).to.throw(TypeError, /storeTimeout/);
+    expect(() => sessionGuard({ store: new MemoryStore({ sweepInterval: 0 }), secret: SECRET, storeTimeout: "25d" })).to.throw(
+      TypeError,
+      /storeTimeout/,
+    );
     expect(() => new MemoryStore({ sweepInterval: 2 ** 31 })).to.throw(TypeError, /sweepInterval/);
-    expect(() => sessionGuard.fromEnv({ SESSION_SECRET: SECRET, SESSION_ACCESS_TOKEN_TTL: "never" }, { store: new MemoryStore({ sweepInterval: 0 }) })).to.throw(TypeError, /SESSION_ACCESS_TOKEN_TTL/);
+    expect(() =>
+      sessionGuard.fromEnv({ SESSION_SECRET: SECRET, SESSION_ACCESS_TOKEN_TTL: "never" }, { store: new MemoryStore({ sweepInterval: 0 }) }),
+    ).to.throw(TypeError, /SESSION_ACCESS_TOKEN_TTL/);
   });
 
   it("a clock with fractions of a millisecond still works against Redis", async () => {
@@ -122,7 +145,15 @@ describe("security regressions", () => {
       try {
         const clock = fakeClock();
         let broken = false;
-        const t = buildApp({ clock, guard: { ...(redis ? { store: redis.store } : {}), idleTimeout: "1m", absoluteLifetime: "5m", now: () => (broken ? Number.NaN : clock.now()) } });
+        const t = buildApp({
+          clock,
+          guard: {
+            ...(redis ? { store: redis.store } : {}),
+            idleTimeout: "1m",
+            absoluteLifetime: "5m",
+            now: () => (broken ? Number.NaN : clock.now()),
+          },
+        });
         const tokens = await login(t, "alice");
         clock.advance(10 * 60_000);
         expect((await me(t, tokens.access_token)).status, store).to.equal(401);
@@ -130,8 +161,15 @@ describe("security regressions", () => {
         const res = await me(t, tokens.access_token);
         expect(res.status, `${store}: ${JSON.stringify(res.body)}`).to.equal(500);
         let thrown: unknown;
-        try { await t.guard.sessions.list("alice"); } catch (err) { thrown = err; }
-        expect(thrown, store).to.be.instanceOf(Error).with.property("message").that.matches(/`now` clock returned NaN/);
+        try {
+          await t.guard.sessions.list("alice");
+        } catch (err) {
+          thrown = err;
+        }
+        expect(thrown, store)
+          .to.be.instanceOf(Error)
+          .with.property("message")
+          .that.matches(/`now` clock returned NaN/);
       } finally {
         await redis?.close();
       }
@@ -140,7 +178,9 @@ describe("security regressions", () => {
 
   it("claims or data too large for a session are a 400 at login, and nothing is stored", async () => {
     const t = buildApp({ router: { authenticate: (req) => ({ userId: "alice", claims: { bio: String(req.body.bio) } }) } });
-    const res = await request(t.app).post(`${MOUNT}/login`).send({ bio: "x".repeat(3000) });
+    const res = await request(t.app)
+      .post(`${MOUNT}/login`)
+      .send({ bio: "x".repeat(3000) });
     expectError(res, 400, "invalid_request");
     expect((t.store as MemoryStore).size).to.equal(0);
   });
@@ -148,7 +188,11 @@ describe("security regressions", () => {
   it("an empty chunked body counts as no body", async () => {
     const t = buildApp();
     const tokens = await login(t, "alice");
-    const res = await request(t.app).post(`${MOUNT}/logout-all`).set("Authorization", `Bearer ${tokens.access_token}`).set("Transfer-Encoding", "chunked").send("");
+    const res = await request(t.app)
+      .post(`${MOUNT}/logout-all`)
+      .set("Authorization", `Bearer ${tokens.access_token}`)
+      .set("Transfer-Encoding", "chunked")
+      .send("");
     expect(res.status, JSON.stringify(res.body)).to.equal(200);
     expect(res.body).to.deep.equal({ revoked: 1 });
   });

@@ -1,5 +1,5 @@
 /**
- * Access tokens are checked strictly (SPEC 3.10, 3.11, 4): every crafted,
+ * Access tokens are checked strictly: every crafted,
  * forged or malformed token gets its 4xx JSON error with the right
  * `WWW-Authenticate`, costs no store round trip when the JWT check rejects
  * it, and changes nothing in Redis.
@@ -43,7 +43,13 @@ describe("access token checks", () => {
     t = buildApp({
       guard: {
         store: redis.store,
-        jwt: { secret: SECRET, keyId: "k2", issuer: ISSUER, audience: AUDIENCE, verifyKeys: [{ kid: "k1", key: OLD_SECRET, algorithm: "HS256" }] },
+        jwt: {
+          secret: SECRET,
+          keyId: "k2",
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          verifyKeys: [{ kid: "k1", key: OLD_SECRET, algorithm: "HS256" }],
+        },
       },
     });
     alice = await login(t, "alice");
@@ -57,7 +63,8 @@ describe("access token checks", () => {
     await redis.close();
   });
 
-  const sign = (payload: Record<string, unknown>, header: Record<string, unknown> = HEADER, key: string | Buffer = SECRET) => hmacToken(header, payload, key);
+  const sign = (payload: Record<string, unknown>, header: Record<string, unknown> = HEADER, key: string | Buffer = SECRET) =>
+    hmacToken(header, payload, key);
   const with_ = (changes: Record<string, unknown>) => {
     const payload = { ...claims, ...changes };
     for (const [k, v] of Object.entries(payload)) if (v === undefined) delete payload[k];
@@ -65,44 +72,222 @@ describe("access token checks", () => {
   };
 
   const cases: Case[] = [
-    { name: "alg none without a signature", header: () => `Bearer ${unsigned({ alg: "none", typ: "at+jwt" }, claims)}.`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "alg none with a junk signature", header: () => `Bearer ${rawToken({ alg: "none", typ: "at+jwt" }, claims, "AAAA")}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "a wrong signature", header: () => `Bearer ${sign(claims, HEADER, OTHER_SECRET)}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "a tampered payload", header: ({ alice }) => { const [h, , s] = alice.access_token.split("."); return `Bearer ${h}.${unsigned({}, with_({ role: "admin" })).split(".")[1]}.${s}`; }, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "HS384 under an HS256 key", header: () => `Bearer ${hmacToken({ ...HEADER, alg: "HS384" }, claims, SECRET, 384)}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "a wrong iss", header: () => `Bearer ${sign(with_({ iss: "https://evil.example" }))}`, status: 401, code: "token_invalid", noRoundTrip: true },
+    {
+      name: "alg none without a signature",
+      header: () => `Bearer ${unsigned({ alg: "none", typ: "at+jwt" }, claims)}.`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "alg none with a junk signature",
+      header: () => `Bearer ${rawToken({ alg: "none", typ: "at+jwt" }, claims, "AAAA")}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "a wrong signature",
+      header: () => `Bearer ${sign(claims, HEADER, OTHER_SECRET)}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "a tampered payload",
+      header: ({ alice }) => {
+        const [h, , s] = alice.access_token.split(".");
+        return `Bearer ${h}.${unsigned({}, with_({ role: "admin" })).split(".")[1]}.${s}`;
+      },
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "HS384 under an HS256 key",
+      header: () => `Bearer ${hmacToken({ ...HEADER, alg: "HS384" }, claims, SECRET, 384)}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "a wrong iss",
+      header: () => `Bearer ${sign(with_({ iss: "https://evil.example" }))}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
     { name: "no iss", header: () => `Bearer ${sign(with_({ iss: undefined }))}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "a wrong aud", header: () => `Bearer ${sign(with_({ aud: "other-api" }))}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "a future nbf", header: () => `Bearer ${sign(with_({ nbf: NOW + 120 }))}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "a future iat", header: () => `Bearer ${sign(with_({ iat: NOW + 120, exp: NOW + 1000 }))}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "exp - iat longer than accessTokenTtl", header: () => `Bearer ${sign(with_({ exp: NOW + 3600 }))}`, status: 401, code: "token_invalid", noRoundTrip: true },
+    {
+      name: "a wrong aud",
+      header: () => `Bearer ${sign(with_({ aud: "other-api" }))}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "a future nbf",
+      header: () => `Bearer ${sign(with_({ nbf: NOW + 120 }))}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "a future iat",
+      header: () => `Bearer ${sign(with_({ iat: NOW + 120, exp: NOW + 1000 }))}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "exp - iat longer than accessTokenTtl",
+      header: () => `Bearer ${sign(with_({ exp: NOW + 3600 }))}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
     { name: "no exp", header: () => `Bearer ${sign(with_({ exp: undefined }))}`, status: 401, code: "token_invalid", noRoundTrip: true },
     { name: "no iat", header: () => `Bearer ${sign(with_({ iat: undefined }))}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "a string exp", header: () => `Bearer ${sign(with_({ exp: String(NOW + 900) }))}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "an expired token", header: () => `Bearer ${sign(with_({ iat: NOW - 1000, exp: NOW - 100 }))}`, status: 401, code: "token_expired", noRoundTrip: true },
-    { name: "no typ", header: () => `Bearer ${sign(claims, { alg: "HS256", kid: "k2" })}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "typ JWT", header: () => `Bearer ${sign(claims, { ...HEADER, typ: "JWT" })}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "an unknown kid", header: () => `Bearer ${sign(claims, { ...HEADER, kid: "k9" })}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "a non-string kid", header: () => `Bearer ${sign(claims, { ...HEADER, kid: 2 })}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "a retired key without its kid", header: () => `Bearer ${sign(claims, { alg: "HS256", typ: "at+jwt" }, OLD_SECRET)}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "the current key under the retired kid", header: () => `Bearer ${sign(claims, { ...HEADER, kid: "k1" })}`, status: 401, code: "token_invalid", noRoundTrip: true },
+    {
+      name: "a string exp",
+      header: () => `Bearer ${sign(with_({ exp: String(NOW + 900) }))}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "an expired token",
+      header: () => `Bearer ${sign(with_({ iat: NOW - 1000, exp: NOW - 100 }))}`,
+      status: 401,
+      code: "token_expired",
+      noRoundTrip: true,
+    },
+    {
+      name: "no typ",
+      header: () => `Bearer ${sign(claims, { alg: "HS256", kid: "k2" })}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "typ JWT",
+      header: () => `Bearer ${sign(claims, { ...HEADER, typ: "JWT" })}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "an unknown kid",
+      header: () => `Bearer ${sign(claims, { ...HEADER, kid: "k9" })}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "a non-string kid",
+      header: () => `Bearer ${sign(claims, { ...HEADER, kid: 2 })}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "a retired key without its kid",
+      header: () => `Bearer ${sign(claims, { alg: "HS256", typ: "at+jwt" }, OLD_SECRET)}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "the current key under the retired kid",
+      header: () => `Bearer ${sign(claims, { ...HEADER, kid: "k1" })}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
     { name: "a numeric sub", header: () => `Bearer ${sign(with_({ sub: 42 }))}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "an object sid", header: () => `Bearer ${sign(with_({ sid: { $ne: "" } }))}`, status: 401, code: "token_invalid", noRoundTrip: true },
+    {
+      name: "an object sid",
+      header: () => `Bearer ${sign(with_({ sid: { $ne: "" } }))}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
     { name: "no sid", header: () => `Bearer ${sign(with_({ sid: undefined }))}`, status: 401, code: "token_invalid", noRoundTrip: true },
     { name: "an empty sub", header: () => `Bearer ${sign(with_({ sub: "" }))}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "a payload that is not an object", header: () => `Bearer ${hmacToken(HEADER, "[1,2]", SECRET)}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "a header that is not JSON", header: () => { const p = unsigned({}, claims).split(".")[1]; return `Bearer ${Buffer.from("{nope").toString("base64url")}.${p}.AAAA`; }, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "two segments", header: ({ alice }) => `Bearer ${alice.access_token.split(".").slice(0, 2).join(".")}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "non-base64url characters", header: ({ alice }) => `Bearer ${alice.access_token.replace(".", ".=")}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "an oversized (> 8 KB) validly signed token", header: () => `Bearer ${sign(with_({ pad: "x".repeat(8300) }))}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "a refresh token as the access token", header: ({ alice }) => `Bearer ${alice.refresh_token}`, status: 401, code: "token_invalid", noRoundTrip: true },
-    { name: "another user's sid under a valid signature", header: ({ bob }) => `Bearer ${sign(with_({ sid: bob.session.id }))}`, status: 401, code: "session_inactive" },
-    { name: "a sid that never existed", header: () => `Bearer ${sign(with_({ sid: "AAAAAAAAAAAAAAAAAAAAAAAA" }))}`, status: 401, code: "session_inactive" },
+    {
+      name: "a payload that is not an object",
+      header: () => `Bearer ${hmacToken(HEADER, "[1,2]", SECRET)}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "a header that is not JSON",
+      header: () => {
+        const p = unsigned({}, claims).split(".")[1];
+        return `Bearer ${Buffer.from("{nope").toString("base64url")}.${p}.AAAA`;
+      },
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "two segments",
+      header: ({ alice }) => `Bearer ${alice.access_token.split(".").slice(0, 2).join(".")}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "non-base64url characters",
+      header: ({ alice }) => `Bearer ${alice.access_token.replace(".", ".=")}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "an oversized (> 8 KB) validly signed token",
+      header: () => `Bearer ${sign(with_({ pad: "x".repeat(8300) }))}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "a refresh token as the access token",
+      header: ({ alice }) => `Bearer ${alice.refresh_token}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    },
+    {
+      name: "another user's sid under a valid signature",
+      header: ({ bob }) => `Bearer ${sign(with_({ sid: bob.session.id }))}`,
+      status: 401,
+      code: "session_inactive",
+    },
+    {
+      name: "a sid that never existed",
+      header: () => `Bearer ${sign(with_({ sid: "AAAAAAAAAAAAAAAAAAAAAAAA" }))}`,
+      status: 401,
+      code: "session_inactive",
+    },
     { name: "a sid with key syntax in it", header: () => `Bearer ${sign(with_({ sid: "x}:i" }))}`, status: 401, code: "session_inactive" },
-    { name: "a Bearer header with two tokens", header: ({ alice }) => `Bearer ${alice.access_token} ${alice.access_token}`, status: 400, code: "invalid_request", noRoundTrip: true },
+    {
+      name: "a Bearer header with two tokens",
+      header: ({ alice }) => `Bearer ${alice.access_token} ${alice.access_token}`,
+      status: 400,
+      code: "invalid_request",
+      noRoundTrip: true,
+    },
     { name: "a Bearer header with no token", header: () => "Bearer ", status: 400, code: "invalid_request", noRoundTrip: true },
     { name: "another scheme", header: ({ alice }) => `Basic ${alice.access_token}`, status: 401, code: "token_missing", noRoundTrip: true },
-    { name: "a scheme that only starts with Bearer", header: ({ alice }) => `Bearerx ${alice.access_token}`, status: 401, code: "token_missing", noRoundTrip: true },
+    {
+      name: "a scheme that only starts with Bearer",
+      header: ({ alice }) => `Bearerx ${alice.access_token}`,
+      status: 401,
+      code: "token_missing",
+      noRoundTrip: true,
+    },
   ];
 
   for (const c of cases) {

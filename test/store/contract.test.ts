@@ -51,7 +51,7 @@ const stores: StoreFactory[] = [
     },
   },
   {
-    // SPEC 3.7: the same store over an ioredis Cluster client on a real
+    // The same store over an ioredis Cluster client on a real
     // three-master Redis Cluster (all keys of a user in one hash slot).
     name: "RedisStore on a Redis Cluster",
     redis: true,

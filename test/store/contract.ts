@@ -56,13 +56,39 @@ const PTTL_SLACK_MS = 1000;
 const REUSE_WINDOW = 10 * SECOND;
 /** Commands that write; a check that is not due for a touch runs none of them. */
 const WRITE_COMMANDS = [
-  "hset", "hmset", "hsetnx", "hdel", "hincrby", "del", "unlink", "set", "setrange", "append", "persist",
-  "expire", "pexpire", "expireat", "pexpireat", "zadd", "zrem", "zincrby",
-  "zremrangebyscore", "zremrangebyrank",
+  "hset",
+  "hmset",
+  "hsetnx",
+  "hdel",
+  "hincrby",
+  "del",
+  "unlink",
+  "set",
+  "setrange",
+  "append",
+  "persist",
+  "expire",
+  "pexpire",
+  "expireat",
+  "pexpireat",
+  "zadd",
+  "zrem",
+  "zincrby",
+  "zremrangebyscore",
+  "zremrangebyrank",
 ];
 const RECORD_FIELDS = [
-  "id", "userId", "createdAt", "lastUsedAt", "idleTimeout", "absoluteLifetime",
-  "rememberMe", "claims", "data", "ip", "userAgent",
+  "id",
+  "userId",
+  "createdAt",
+  "lastUsedAt",
+  "idleTimeout",
+  "absoluteLifetime",
+  "rememberMe",
+  "claims",
+  "data",
+  "ip",
+  "userAgent",
 ] as const;
 
 /** Fields `check` may return as `""` (see `Store.check`). */
@@ -150,7 +176,13 @@ export function describeStoreContract(factory: StoreFactory): void {
       return { record, evicted };
     }
 
-    function rotate(record: SessionRecord, generation: number, presentedHash: string, successorHash: string, extra: Partial<RotateInput> = {}): Promise<RotateResult> {
+    function rotate(
+      record: SessionRecord,
+      generation: number,
+      presentedHash: string,
+      successorHash: string,
+      extra: Partial<RotateInput> = {},
+    ): Promise<RotateResult> {
       return store.rotate({
         userId: record.userId,
         sessionId: record.id,
@@ -213,7 +245,11 @@ export function describeStoreContract(factory: StoreFactory): void {
     async function expectSessionTtl(record: SessionRecord, writtenAt = clock.now()): Promise<void> {
       if (!open.redis) return;
       const deadline = deadlineOf(record);
-      expectPttl(await open.redis.client.pttl(sKey(record.userId, record.id)), deadline === null ? null : deadline - writtenAt, `session ${record.id}`);
+      expectPttl(
+        await open.redis.client.pttl(sKey(record.userId, record.id)),
+        deadline === null ? null : deadline - writtenAt,
+        `session ${record.id}`,
+      );
     }
 
     /** Redis: the index expires at the furthest of these deadlines (no expiry if one is a forever session). */
@@ -221,7 +257,11 @@ export function describeStoreContract(factory: StoreFactory): void {
       if (!open.redis) return;
       const deadlines = records.map(deadlineOf);
       const furthest = deadlines.includes(null) ? null : Math.max(...(deadlines as number[]));
-      expectPttl(await open.redis.client.pttl(iKey(userId)), furthest === null ? null : furthest - writtenAt, `index of ${JSON.stringify(userId.slice(0, 40))}`);
+      expectPttl(
+        await open.redis.client.pttl(iKey(userId)),
+        furthest === null ? null : furthest - writtenAt,
+        `index of ${JSON.stringify(userId.slice(0, 40))}`,
+      );
     }
 
     /** Redis: the index lists exactly these sessions, scored by their last use. */
@@ -319,7 +359,7 @@ export function describeStoreContract(factory: StoreFactory): void {
         });
         expect(fields(await store.get("bob", record.id, clock.now()))).to.deep.equal(record);
         const { record: other } = await create("bob", {
-          claims: JSON.stringify({ role: "owner", scopes: ["a", "b"], note: "ünï\"cødé\n" }),
+          claims: JSON.stringify({ role: "owner", scopes: ["a", "b"], note: 'ünï"cødé\n' }),
           data: JSON.stringify({ blob: "z".repeat(4000) }),
           ip: "2001:db8::1",
           userAgent: "Agent/1.0 ".repeat(50),
@@ -351,7 +391,10 @@ export function describeStoreContract(factory: StoreFactory): void {
         for (const userId of AWKWARD_USER_IDS) {
           for (const [owner, records] of byUser) {
             if (owner === userId) continue;
-            expect(await store.get(userId, records[0].id, clock.now()), `${JSON.stringify(userId.slice(0, 20))} getting a session of ${JSON.stringify(owner.slice(0, 20))}`).to.equal(null);
+            expect(
+              await store.get(userId, records[0].id, clock.now()),
+              `${JSON.stringify(userId.slice(0, 20))} getting a session of ${JSON.stringify(owner.slice(0, 20))}`,
+            ).to.equal(null);
           }
         }
         // Revoking all of one user leaves every other user's sessions.
@@ -418,7 +461,10 @@ export function describeStoreContract(factory: StoreFactory): void {
           const writesBefore = await commandCount(client, WRITE_COMMANDS);
           const { result, roundTrips } = await recordCommands(url, () => store.check("alice", record.id, clock.now(), MINUTE));
           expectChecked(result, record);
-          expect(roundTrips.map((c) => c.name), "round trips of one check").to.have.length(1);
+          expect(
+            roundTrips.map((c) => c.name),
+            "round trips of one check",
+          ).to.have.length(1);
           expect(await commandCount(client, WRITE_COMMANDS), "write commands run by a check with no touch due").to.equal(writesBefore);
           await expectSessionTtl(record, record.lastUsedAt); // not re-set relative to the later now
         } else {
@@ -525,7 +571,8 @@ export function describeStoreContract(factory: StoreFactory): void {
         await expectSessionTtl(record);
         clock.advance(90 * MINUTE);
         expect((await store.check("alice", record.id, clock.now(), 0))?.lastUsedAt).to.equal(clock.now());
-        if (open.redis) expectPttl(await open.redis.client.pttl(sKey("alice", record.id)), 30 * MINUTE, "absolute-only session after touch");
+        if (open.redis)
+          expectPttl(await open.redis.client.pttl(sKey("alice", record.id)), 30 * MINUTE, "absolute-only session after touch");
         clock.advance(30 * MINUTE);
         expect(await store.check("alice", record.id, clock.now(), 0)).to.equal(null);
         await expectGone(record);
@@ -606,14 +653,23 @@ export function describeStoreContract(factory: StoreFactory): void {
         await expectIndexTtl("alice", [normal, later]);
       });
 
-      // SPEC 3.2: the index has no expiry only while a forever session is in
+      // The index has no expiry only while a forever session is in
       // it. Each single-session way out of the store must give it one back
       // when the forever session leaves, not only list and create.
       const removals: Array<{ how: string; remove: (forever: SessionRecord) => Promise<void> }> = [
         { how: "revoke", remove: async (f) => void expect(await store.revoke(f.userId, f.id, clock.now())).to.equal(true) },
-        { how: "rotate (a spent token reused)", remove: async (f) => void expect((await rotate(f, 0, "h0", "h1")).status).to.equal("reused") },
-        { how: "revokeByRefresh", remove: async (f) => void expect(await store.revokeByRefresh(f.userId, f.id, 1, "h1", clock.now(), REUSE_WINDOW)).to.equal(true) },
-        { how: "revokeIfCurrent", remove: async (f) => void expect(await store.revokeIfCurrent(f.userId, f.id, 1, "h1", clock.now())).to.not.equal(null) },
+        {
+          how: "rotate (a spent token reused)",
+          remove: async (f) => void expect((await rotate(f, 0, "h0", "h1")).status).to.equal("reused"),
+        },
+        {
+          how: "revokeByRefresh",
+          remove: async (f) => void expect(await store.revokeByRefresh(f.userId, f.id, 1, "h1", clock.now(), REUSE_WINDOW)).to.equal(true),
+        },
+        {
+          how: "revokeIfCurrent",
+          remove: async (f) => void expect(await store.revokeIfCurrent(f.userId, f.id, 1, "h1", clock.now())).to.not.equal(null),
+        },
       ];
       for (const { how, remove } of removals) {
         it(`gives the index an expiry again when ${how} removes its forever session, pruning dead entries`, async () => {
@@ -836,7 +892,8 @@ export function describeStoreContract(factory: StoreFactory): void {
         expect(after.createdAt).to.equal(record.createdAt);
         expect(after.absoluteLifetime).to.equal(2 * HOUR);
         expect(after.lastUsedAt).to.equal(clock.now());
-        if (open.redis) expectPttl(await open.redis.client.pttl(sKey("alice", record.id)), 30 * MINUTE, "session after rotation near its lifetime");
+        if (open.redis)
+          expectPttl(await open.redis.client.pttl(sKey("alice", record.id)), 30 * MINUTE, "session after rotation near its lifetime");
         await expectIndexOutlivesSessions("alice");
         clock.advance(30 * MINUTE);
         expect((await rotate(record, 2, "h2", "h3")).status).to.equal("invalid");
@@ -907,11 +964,15 @@ export function describeStoreContract(factory: StoreFactory): void {
         const before = await snapshot(record);
         clock.advance(HOUR); // well past the reuse window
         expect(await rotate(record, 1, "wrong", "x")).to.deep.equal({ status: "invalid" });
-        expect(await rotate(record, 0, "never-issued", "x"), "a made-up token of the previous generation").to.deep.equal({ status: "invalid" });
+        expect(await rotate(record, 0, "never-issued", "x"), "a made-up token of the previous generation").to.deep.equal({
+          status: "invalid",
+        });
         expect(await rotate(record, 2, "h2", "h3"), "a future generation").to.deep.equal({ status: "invalid" });
         expect(await rotate(record, 7, "h7", "h8"), "a far future generation").to.deep.equal({ status: "invalid" });
         expect(await rotate({ ...record, id: newId() }, 1, "h1", "h2"), "an unknown session").to.deep.equal({ status: "invalid" });
-        expect(await rotate({ ...record, userId: "mallory" }, 1, "h1", "h2"), "another user's session").to.deep.equal({ status: "invalid" });
+        expect(await rotate({ ...record, userId: "mallory" }, 1, "h1", "h2"), "another user's session").to.deep.equal({
+          status: "invalid",
+        });
         expect(await snapshot(record)).to.deep.equal(before);
         expect((await rotate(record, 1, "h1", "h2")).status).to.equal("rotated");
       });
@@ -971,7 +1032,9 @@ export function describeStoreContract(factory: StoreFactory): void {
         clock.advance(HOUR);
         const before = await snapshot(a);
         expect(await store.revokeByRefresh("alice", a.id, 1, "wrong", clock.now(), REUSE_WINDOW), "wrong digest").to.equal(false);
-        expect(await store.revokeByRefresh("alice", a.id, 0, "never-issued", clock.now(), REUSE_WINDOW), "made-up previous").to.equal(false);
+        expect(await store.revokeByRefresh("alice", a.id, 0, "never-issued", clock.now(), REUSE_WINDOW), "made-up previous").to.equal(
+          false,
+        );
         expect(await store.revokeByRefresh("alice", a.id, 2, "h2", clock.now(), REUSE_WINDOW), "future generation").to.equal(false);
         expect(await store.revokeByRefresh("mallory", a.id, 1, "h1", clock.now(), REUSE_WINDOW), "another user").to.equal(false);
         expect(await store.revokeByRefresh("alice", newId(), 1, "h1", clock.now(), REUSE_WINDOW), "unknown session").to.equal(false);
@@ -980,11 +1043,17 @@ export function describeStoreContract(factory: StoreFactory): void {
         expect(await store.revokeByRefresh("alice", a.id, 1, "h1", clock.now(), REUSE_WINDOW), "current token").to.equal(true);
         await expectGone(a);
         const beforeB = await snapshot(b);
-        expect(await store.revokeByRefresh("alice", b.id, 0, "h0", clock.now(), REUSE_WINDOW), "token spent last, long after the window").to.equal(false);
+        expect(
+          await store.revokeByRefresh("alice", b.id, 0, "h0", clock.now(), REUSE_WINDOW),
+          "token spent last, long after the window",
+        ).to.equal(false);
         expect(await snapshot(b), "a spent token after the window changes nothing").to.deep.equal(beforeB);
         expect((await rotate(b, 1, "h1", "h2")).status).to.equal("rotated");
         clock.advance(REUSE_WINDOW);
-        expect(await store.revokeByRefresh("alice", b.id, 1, "h1", clock.now(), REUSE_WINDOW), "token spent last, inside the window").to.equal(true);
+        expect(
+          await store.revokeByRefresh("alice", b.id, 1, "h1", clock.now(), REUSE_WINDOW),
+          "token spent last, inside the window",
+        ).to.equal(true);
         await expectGone(b);
         expect(await store.revokeByRefresh("alice", a.id, 1, "h1", clock.now(), REUSE_WINDOW), "already revoked").to.equal(false);
         expect(sortedIds(await store.list("alice", clock.now()))).to.deep.equal([c.id]);
@@ -1079,14 +1148,20 @@ export function describeStoreContract(factory: StoreFactory): void {
           expect(await client.type(iKey("carol"))).to.equal("zset");
         });
 
-        if (factory.singleServer !== false) it("a check costs one round trip when a touch is due too", async () => {
-          const { record } = await create("alice", { idleTimeout: HOUR });
-          await store.check("alice", record.id, clock.now(), MINUTE); // loads the script
-          clock.advance(10 * MINUTE);
-          const { result, roundTrips } = await recordCommands(open.redis!.url, () => store.check("alice", record.id, clock.now(), MINUTE));
-          expect(result?.lastUsedAt).to.equal(clock.now());
-          expect(roundTrips.map((c) => c.name), "round trips of one touching check").to.have.length(1);
-        });
+        if (factory.singleServer !== false)
+          it("a check costs one round trip when a touch is due too", async () => {
+            const { record } = await create("alice", { idleTimeout: HOUR });
+            await store.check("alice", record.id, clock.now(), MINUTE); // loads the script
+            clock.advance(10 * MINUTE);
+            const { result, roundTrips } = await recordCommands(open.redis!.url, () =>
+              store.check("alice", record.id, clock.now(), MINUTE),
+            );
+            expect(result?.lastUsedAt).to.equal(clock.now());
+            expect(
+              roundTrips.map((c) => c.name),
+              "round trips of one touching check",
+            ).to.have.length(1);
+          });
 
         it("recovers from SCRIPT FLUSH before every operation (NOSCRIPT)", async () => {
           const { client } = open.redis!;

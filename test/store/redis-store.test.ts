@@ -64,8 +64,19 @@ const lu36 = (ms: number): string => b36(ms).padStart(9, "0");
 
 /** The fields of a packed record (format 2, see lib/stores/redis.ts), decoded independently of the store. */
 interface Packed {
-  lu: string; ca: string; it: string; al: string; rm: string; g: string; rt: string; rc: string; rp: string;
-  cl: string; da: string; ip: string; ua: string;
+  lu: string;
+  ca: string;
+  it: string;
+  al: string;
+  rm: string;
+  g: string;
+  rt: string;
+  rc: string;
+  rp: string;
+  cl: string;
+  da: string;
+  ip: string;
+  ua: string;
 }
 
 async function readPacked(redis: Redis, key: string): Promise<Packed> {
@@ -166,7 +177,12 @@ describe("RedisStore (Redis only)", () => {
 
       // A longer record: its length (to validate it), then the data alone.
       const data = JSON.stringify({ a: "x".repeat(300) });
-      await store.create({ record: record("s2", clock.now(), { data, claims: JSON.stringify({ c: "y".repeat(300) }) }), refreshHash: digest("b"), maxSessions: null, now: clock.now() });
+      await store.create({
+        record: record("s2", clock.now(), { data, claims: JSON.stringify({ c: "y".repeat(300) }) }),
+        refreshHash: digest("b"),
+        maxSessions: null,
+        now: clock.now(),
+      });
       await store.check(USER, "s2", clock.now(), MINUTE);
       const longer = await recordCommands(node.url, () => store.check(USER, "s2", clock.now(), MINUTE));
       expect(longer.commands.map((c) => c.name)).to.deep.equal(["evalsha", "getrange", "strlen", "getrange"]);
@@ -177,7 +193,12 @@ describe("RedisStore (Redis only)", () => {
       const clock = fakeClock(36 ** 9 - 2 * MINUTE); // 9 base-36 digits, 10 after the touch (the year 5188)
       const texts = { claims: `{"n":"${tricky("cl")}"}`, data: tricky("da"), ip: tricky("ip"), userAgent: tricky("ua") };
       await store.create({ record: record("s1", clock.now(), texts), refreshHash: digest("a"), maxSessions: null, now: clock.now() });
-      await store.create({ record: record("f", clock.now(), { ...texts, idleTimeout: null, absoluteLifetime: null }), refreshHash: digest("f"), maxSessions: null, now: clock.now() });
+      await store.create({
+        record: record("f", clock.now(), { ...texts, idleTimeout: null, absoluteLifetime: null }),
+        refreshHash: digest("f"),
+        maxSessions: null,
+        now: clock.now(),
+      });
       const before = await readPacked(redis, sessionKey(BASE, "s1"));
       clock.advance(2 * MINUTE);
       const touched = await store.check(USER, "s1", clock.now(), MINUTE);
@@ -193,7 +214,13 @@ describe("RedisStore (Redis only)", () => {
       const clock = fakeClock();
       const start = clock.now();
       const data = JSON.stringify({ blob: "ü€😀|".repeat(2000) }); // 22 KB, multi-byte
-      const big = record("s1", start, { claims: JSON.stringify({ c: "c".repeat(2000) }), data, ip: tricky("ip"), userAgent: BROWSER_UA, rememberMe: true });
+      const big = record("s1", start, {
+        claims: JSON.stringify({ c: "c".repeat(2000) }),
+        data,
+        ip: tricky("ip"),
+        userAgent: BROWSER_UA,
+        rememberMe: true,
+      });
       await store.create({ record: big, refreshHash: digest("a"), maxSessions: null, now: start });
       const keys = [sessionKey(BASE, "s1"), INDEX];
       // The script's own reply: [ "lu|ca|it|al|rm", data ] (check-2.lua's header).
@@ -205,9 +232,17 @@ describe("RedisStore (Redis only)", () => {
       // Data within the first bytes the script reads comes back in one string: head|data.
       const small = record("s3", start, { data: '{"a":"|ü"}', claims: '{"role":"x"}', ip: "198.51.100.1", userAgent: "ua" });
       await store.create({ record: small, refreshHash: digest("c"), maxSessions: null, now: start });
-      expect(await redis.eval(scripts.check.source, 2, sessionKey(BASE, "s3"), INDEX, start, MINUTE, "s3")).to.equal(`${lu36(start)}|${b36(start)}|${b36(DAY)}|${b36(30 * DAY)}|0|{"a":"|ü"}`);
+      expect(await redis.eval(scripts.check.source, 2, sessionKey(BASE, "s3"), INDEX, start, MINUTE, "s3")).to.equal(
+        `${lu36(start)}|${b36(start)}|${b36(DAY)}|${b36(30 * DAY)}|0|{"a":"|ü"}`,
+      );
       expect(await store.check(USER, "s3", start, MINUTE)).to.deep.equal({ ...small, claims: "", ip: "", userAgent: "" });
-      expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.include({ lu: lu36(clock.now()), cl: big.claims, da: data, ip: big.ip, ua: BROWSER_UA });
+      expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.include({
+        lu: lu36(clock.now()),
+        cl: big.claims,
+        da: data,
+        ip: big.ip,
+        ua: BROWSER_UA,
+      });
 
       // The store's record: claims, ip and user agent "" (Store.check), data decoded when read.
       clock.advance(2 * MINUTE);
@@ -238,23 +273,52 @@ describe("RedisStore (Redis only)", () => {
       await store.create({ record: record("s1", start), refreshHash: digest("a"), maxSessions: null, now: start });
       expect(await redis.type(sessionKey(BASE, "s1"))).to.equal("string");
       expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.deep.equal({
-        lu: lu36(start), ca: b36(start), it: b36(DAY), al: b36(30 * DAY), rm: "0",
-        g: "0", rt: "", rc: digest("a").slice(0, 22), rp: "",
-        cl: '{"role":"admin"}', da: "", ip: "203.0.113.9", ua: "Mozilla/5.0",
+        lu: lu36(start),
+        ca: b36(start),
+        it: b36(DAY),
+        al: b36(30 * DAY),
+        rm: "0",
+        g: "0",
+        rt: "",
+        rc: digest("a").slice(0, 22),
+        rp: "",
+        cl: '{"role":"admin"}',
+        da: "",
+        ip: "203.0.113.9",
+        ua: "Mozilla/5.0",
       });
       const value = (await redis.get(sessionKey(BASE, "s1")))!;
-      expect(value).to.equal(`2|${lu36(start)}|${b36(start)}|${b36(DAY)}|${b36(30 * DAY)}|0|0||${digest("a").slice(0, 22)}||16|0|11|11|{"role":"admin"}203.0.113.9Mozilla/5.0`);
+      expect(value).to.equal(
+        `2|${lu36(start)}|${b36(start)}|${b36(DAY)}|${b36(30 * DAY)}|0|0||${digest("a").slice(0, 22)}||16|0|11|11|{"role":"admin"}203.0.113.9Mozilla/5.0`,
+      );
 
       clock.advance(MINUTE);
       const rotated = await store.rotate({
-        userId: USER, sessionId: "s1", generation: 0, presentedHash: digest("a"), successorHash: digest("b"),
-        now: clock.now(), reuseWindow: 10 * SECOND, ip: "198.51.100.1", userAgent: "",
+        userId: USER,
+        sessionId: "s1",
+        generation: 0,
+        presentedHash: digest("a"),
+        successorHash: digest("b"),
+        now: clock.now(),
+        reuseWindow: 10 * SECOND,
+        ip: "198.51.100.1",
+        userAgent: "",
       });
       expect(rotated.status).to.equal("rotated");
       expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.deep.equal({
-        lu: lu36(clock.now()), ca: b36(start), it: b36(DAY), al: b36(30 * DAY), rm: "0",
-        g: "1", rt: b36(clock.now()), rc: digest("b").slice(0, 22), rp: digest("a").slice(0, 22),
-        cl: '{"role":"admin"}', da: "", ip: "198.51.100.1", ua: "",
+        lu: lu36(clock.now()),
+        ca: b36(start),
+        it: b36(DAY),
+        al: b36(30 * DAY),
+        rm: "0",
+        g: "1",
+        rt: b36(clock.now()),
+        rc: digest("b").slice(0, 22),
+        rp: digest("a").slice(0, 22),
+        cl: '{"role":"admin"}',
+        da: "",
+        ip: "198.51.100.1",
+        ua: "",
       });
     });
 
@@ -283,16 +347,32 @@ describe("RedisStore (Redis only)", () => {
       const newIp = tricky("ip2") + "\u0000";
       const newUa = "ua😀|" + "ж".repeat(200);
       const rotated = await store.rotate({
-        userId: USER, sessionId: "s1", generation: 0, presentedHash: digest("a"), successorHash: digest("b"),
-        now: clock.now(), reuseWindow: 10 * SECOND, ip: newIp, userAgent: newUa,
+        userId: USER,
+        sessionId: "s1",
+        generation: 0,
+        presentedHash: digest("a"),
+        successorHash: digest("b"),
+        now: clock.now(),
+        reuseWindow: 10 * SECOND,
+        ip: newIp,
+        userAgent: newUa,
       });
       const expected = { ...sliding, lastUsedAt: clock.now(), ip: newIp, userAgent: newUa };
       expect(rotated).to.deep.equal({ status: "rotated", record: expected });
       expect(await readPacked(redis, sessionKey(BASE, "s1"))).to.include({ cl: texts.claims, da: texts.data, ip: newIp, ua: newUa });
-      expect(await store.rotate({
-        userId: USER, sessionId: "s1", generation: 0, presentedHash: digest("a"), successorHash: digest("b"),
-        now: clock.now(), reuseWindow: 10 * SECOND, ip: "", userAgent: "",
-      })).to.deep.equal({ status: "repeated", record: expected });
+      expect(
+        await store.rotate({
+          userId: USER,
+          sessionId: "s1",
+          generation: 0,
+          presentedHash: digest("a"),
+          successorHash: digest("b"),
+          now: clock.now(),
+          reuseWindow: 10 * SECOND,
+          ip: "",
+          userAgent: "",
+        }),
+      ).to.deep.equal({ status: "repeated", record: expected });
       expect(await store.revokeIfCurrent(USER, "s1", 1, digest("b"), clock.now())).to.deep.equal(expected);
       expect(await store.revokeAll(USER, undefined, clock.now())).to.deep.equal(["f|1"]);
     });
@@ -331,14 +411,21 @@ describe("RedisStore (Redis only)", () => {
       await store.create({ record: record("s3", clock.now()), refreshHash: digest("c"), maxSessions: null, now: clock.now() });
       const damaged = value.slice(0, 2) + value.slice(2, 11).toUpperCase() + value.slice(11);
       await redis.set(key, damaged);
-      for (const call of [() => store.get(USER, "s1", clock.now()), () => store.list(USER, clock.now()), () => store.revokeIfCurrent(USER, "s1", 0, digest("a"), clock.now())]) {
+      for (const call of [
+        () => store.get(USER, "s1", clock.now()),
+        () => store.list(USER, clock.now()),
+        () => store.revokeIfCurrent(USER, "s1", 0, digest("a"), clock.now()),
+      ]) {
         error = undefined;
         try {
           await call();
         } catch (err) {
           error = err;
         }
-        expect(error).to.be.instanceOf(Error).with.property("message").that.matches(/format/);
+        expect(error)
+          .to.be.instanceOf(Error)
+          .with.property("message")
+          .that.matches(/format/);
         expect(await redis.get(key)).to.equal(damaged);
       }
       expect((await store.revokeAll(USER, undefined, clock.now())).sort()).to.deep.equal(["s1", "s3"]);
@@ -353,9 +440,17 @@ describe("RedisStore (Redis only)", () => {
       } catch (err) {
         error = err;
       }
-      expect(error).to.be.instanceOf(Error).with.property("message").that.matches(/format/);
+      expect(error)
+        .to.be.instanceOf(Error)
+        .with.property("message")
+        .that.matches(/format/);
       // The same for a record longer than what check reads at first.
-      await store.create({ record: record("s2", clock.now(), { claims: JSON.stringify({ c: "c".repeat(400) }) }), refreshHash: digest("b"), maxSessions: null, now: clock.now() });
+      await store.create({
+        record: record("s2", clock.now(), { claims: JSON.stringify({ c: "c".repeat(400) }) }),
+        refreshHash: digest("b"),
+        maxSessions: null,
+        now: clock.now(),
+      });
       await redis.append(sessionKey(BASE, "s2"), "x");
       error = undefined;
       try {
@@ -363,14 +458,20 @@ describe("RedisStore (Redis only)", () => {
       } catch (err) {
         error = err;
       }
-      expect(error).to.be.instanceOf(Error).with.property("message").that.matches(/format/);
+      expect(error)
+        .to.be.instanceOf(Error)
+        .with.property("message")
+        .that.matches(/format/);
       error = undefined;
       try {
         await store.get(USER, "s1", clock.now());
       } catch (err) {
         error = err;
       }
-      expect(error).to.be.instanceOf(Error).with.property("message").that.matches(/format/);
+      expect(error)
+        .to.be.instanceOf(Error)
+        .with.property("message")
+        .that.matches(/format/);
     });
   });
 
@@ -389,7 +490,12 @@ describe("RedisStore (Redis only)", () => {
     it("caps the sliding TTL at the absolute deadline", async () => {
       const clock = fakeClock();
       const start = clock.now();
-      await store.create({ record: record("s1", start, { absoluteLifetime: DAY + HOUR }), refreshHash: digest("a"), maxSessions: null, now: start });
+      await store.create({
+        record: record("s1", start, { absoluteLifetime: DAY + HOUR }),
+        refreshHash: digest("a"),
+        maxSessions: null,
+        now: start,
+      });
       clock.advance(20 * 60 * MINUTE);
       await store.check(USER, "s1", clock.now(), MINUTE);
       expectPttl(await redis.pttl(sessionKey(BASE, "s1")), start + DAY + HOUR - clock.now());
@@ -397,7 +503,12 @@ describe("RedisStore (Redis only)", () => {
 
     it("extends the index on rotation, and keeps it at the furthest deadline on create and list", async () => {
       const clock = fakeClock();
-      await store.create({ record: record("long", clock.now(), { idleTimeout: 7 * DAY }), refreshHash: digest("l"), maxSessions: null, now: clock.now() });
+      await store.create({
+        record: record("long", clock.now(), { idleTimeout: 7 * DAY }),
+        refreshHash: digest("l"),
+        maxSessions: null,
+        now: clock.now(),
+      });
       await store.create({ record: record("short", clock.now()), refreshHash: digest("s"), maxSessions: null, now: clock.now() });
       expectPttl(await redis.pttl(INDEX), 7 * DAY);
       clock.advance(DAY + 1); // "short" is dead now
@@ -405,8 +516,15 @@ describe("RedisStore (Redis only)", () => {
       expectPttl(await redis.pttl(INDEX), 6 * DAY - 1);
       expect(await redis.exists(sessionKey(BASE, "short"))).to.equal(0);
       const rotated = await store.rotate({
-        userId: USER, sessionId: "long", generation: 0, presentedHash: digest("l"), successorHash: digest("l1"),
-        now: clock.now(), reuseWindow: 10 * SECOND, ip: "", userAgent: "",
+        userId: USER,
+        sessionId: "long",
+        generation: 0,
+        presentedHash: digest("l"),
+        successorHash: digest("l1"),
+        now: clock.now(),
+        reuseWindow: 10 * SECOND,
+        ip: "",
+        userAgent: "",
       });
       expect(rotated.status).to.equal("rotated");
       expectPttl(await redis.pttl(sessionKey(BASE, "long")), 7 * DAY);
@@ -418,7 +536,9 @@ describe("RedisStore (Redis only)", () => {
       await store.create({ record: record("s1", clock.now()), refreshHash: digest("a"), maxSessions: null, now: clock.now() });
       await store.create({
         record: record("f", clock.now(), { idleTimeout: null, absoluteLifetime: null, rememberMe: true }),
-        refreshHash: digest("f"), maxSessions: null, now: clock.now(),
+        refreshHash: digest("f"),
+        maxSessions: null,
+        now: clock.now(),
       });
       expect(await redis.pttl(sessionKey(BASE, "f"))).to.equal(-1);
       expect(await redis.pttl(INDEX)).to.equal(-1);
@@ -449,12 +569,19 @@ describe("RedisStore (Redis only)", () => {
         const clock = fakeClock();
         const forever = record("f", clock.now(), { idleTimeout: null, absoluteLifetime: null });
         await store.create({ record: forever, refreshHash: digest("f"), maxSessions: null, now: clock.now() });
-        await store.create({ record: record("short", clock.now(), { idleTimeout: HOUR }), refreshHash: digest("s"), maxSessions: null, now: clock.now() });
+        await store.create({
+          record: record("short", clock.now(), { idleTimeout: HOUR }),
+          refreshHash: digest("s"),
+          maxSessions: null,
+          now: clock.now(),
+        });
         await store.create({ record: record("long", clock.now()), refreshHash: digest("l"), maxSessions: null, now: clock.now() });
         await redis.del(sessionKey(BASE, "f"));
         expect(await redis.pttl(INDEX)).to.equal(-1);
         clock.advance(2 * HOUR);
-        expect(op === "check" ? await store.check(USER, "short", clock.now(), MINUTE) : await store.get(USER, "short", clock.now())).to.equal(null);
+        expect(
+          op === "check" ? await store.check(USER, "short", clock.now(), MINUTE) : await store.get(USER, "short", clock.now()),
+        ).to.equal(null);
         expect(await redis.zrange(INDEX, 0, -1)).to.deep.equal(["long"]);
         expectPttl(await redis.pttl(INDEX), DAY - 2 * HOUR);
       });
@@ -462,7 +589,12 @@ describe("RedisStore (Redis only)", () => {
 
     it("a check of a live session leaves a persistent index alone (no extra work on the hot path)", async () => {
       const clock = fakeClock();
-      await store.create({ record: record("f", clock.now(), { idleTimeout: null, absoluteLifetime: null }), refreshHash: digest("f"), maxSessions: null, now: clock.now() });
+      await store.create({
+        record: record("f", clock.now(), { idleTimeout: null, absoluteLifetime: null }),
+        refreshHash: digest("f"),
+        maxSessions: null,
+        now: clock.now(),
+      });
       await store.create({ record: record("s1", clock.now()), refreshHash: digest("a"), maxSessions: null, now: clock.now() });
       await store.check(USER, "s1", clock.now(), MINUTE); // loads the script
       clock.advance(2 * MINUTE);
@@ -473,7 +605,12 @@ describe("RedisStore (Redis only)", () => {
 
     it("revokeAll leaves the index expiring with the session it kept, or deletes it", async () => {
       const clock = fakeClock();
-      await store.create({ record: record("a", clock.now(), { idleTimeout: 7 * DAY }), refreshHash: digest("a"), maxSessions: null, now: clock.now() });
+      await store.create({
+        record: record("a", clock.now(), { idleTimeout: 7 * DAY }),
+        refreshHash: digest("a"),
+        maxSessions: null,
+        now: clock.now(),
+      });
       await store.create({ record: record("b", clock.now()), refreshHash: digest("b"), maxSessions: null, now: clock.now() });
       expect(await store.revokeAll(USER, "b", clock.now())).to.deep.equal(["a"]);
       expectPttl(await redis.pttl(INDEX), DAY);
@@ -495,10 +632,22 @@ describe("RedisStore (Redis only)", () => {
     it("keeps a session small in Redis memory after a rotation", async () => {
       const clock = fakeClock();
       const sid = "AAAAAAAAAAAAAAAAAAAAAA";
-      await store.create({ record: record(sid, clock.now(), { claims: "" }), refreshHash: digest("a"), maxSessions: null, now: clock.now() });
+      await store.create({
+        record: record(sid, clock.now(), { claims: "" }),
+        refreshHash: digest("a"),
+        maxSessions: null,
+        now: clock.now(),
+      });
       await store.rotate({
-        userId: USER, sessionId: sid, generation: 0, presentedHash: digest("a"), successorHash: digest("b"),
-        now: clock.now(), reuseWindow: 10 * SECOND, ip: "203.0.113.9", userAgent: "Mozilla/5.0",
+        userId: USER,
+        sessionId: sid,
+        generation: 0,
+        presentedHash: digest("a"),
+        successorHash: digest("b"),
+        now: clock.now(),
+        reuseWindow: 10 * SECOND,
+        ip: "203.0.113.9",
+        userAgent: "Mozilla/5.0",
       });
       const bytes = Number(await redis.call("MEMORY", "USAGE", sessionKey(BASE, sid)));
       expect(bytes).to.be.at.most(300);
@@ -550,7 +699,12 @@ describe("RedisStore (Redis only)", () => {
       const safe = { enableOfflineQueue: false, lazyConnect: true, redisOptions: { commandTimeout: 1000 } };
       const pipelined = new Cluster([{ host: "127.0.0.1", port: 1 }], { ...safe, enableAutoPipelining: true });
       const plain = new Cluster([{ host: "127.0.0.1", port: 1 }], safe);
-      const standalone = new Redis(node.url, { enableOfflineQueue: false, commandTimeout: 1000, enableAutoPipelining: true, lazyConnect: true });
+      const standalone = new Redis(node.url, {
+        enableOfflineQueue: false,
+        commandTimeout: 1000,
+        enableAutoPipelining: true,
+        lazyConnect: true,
+      });
       try {
         new RedisStore({ client: pipelined });
         await settle();
@@ -646,7 +800,13 @@ describe("RedisStore (Redis only)", () => {
         await admin.connect();
         // A user that may do anything but CONFIG, as on some managed Redis.
         await admin.call("ACL", "SETUSER", "app", "on", ">secret", "~*", "+@all", "-config");
-        const client = new Redis(own.url, { username: "app", password: "secret", enableOfflineQueue: false, commandTimeout: 2000, lazyConnect: true });
+        const client = new Redis(own.url, {
+          username: "app",
+          password: "secret",
+          enableOfflineQueue: false,
+          commandTimeout: 2000,
+          lazyConnect: true,
+        });
         try {
           await client.connect();
           const store = new RedisStore({ client });

@@ -1,5 +1,5 @@
 /**
- * A real Redis Cluster for the tests (SPEC 3.7): three masters, no replicas,
+ * A real Redis Cluster for the tests: three masters, no replicas,
  * each a `redis-server` started with {@link spawnRedisNode} on a free
  * loopback port whose cluster bus port (+10000) is free too, in its own
  * temporary directory, joined with `redis-cli --cluster create`. Ready once
@@ -127,7 +127,8 @@ function createCluster(nodes: RedisNode[]): Promise<void> {
     execFile(redisCliBinary(), args, { timeout: CREATE_TIMEOUT_MS, encoding: "utf8" }, (err, stdout, stderr) => {
       const output = `${stdout}${stderr}`.trim();
       // redis-cli can exit 0 after printing [ERR]; trust neither alone.
-      if (err || /\[ERR\]/.test(output)) reject(new Error(`redis-cli --cluster create failed${err ? ` (${err.message})` : ""}:\n${output}`));
+      if (err || /\[ERR\]/.test(output))
+        reject(new Error(`redis-cli --cluster create failed${err ? ` (${err.message})` : ""}:\n${output}`));
       else resolve();
     });
   });
@@ -145,16 +146,24 @@ function parseInfo(text: string): Map<string, string> {
 
 /** Polls CLUSTER INFO on every node until each reports the cluster ok, all slots served, every node known. */
 async function waitUntilClusterOk(nodes: RedisNode[]): Promise<void> {
-  const clients = nodes.map((n) => new Redis({ host: n.host, port: n.port, lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true }));
+  const clients = nodes.map(
+    (n) => new Redis({ host: n.host, port: n.port, lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true }),
+  );
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let last: string[] = [];
   try {
     for (;;) {
-      const infos = await Promise.all(clients.map((c) => (c.call("CLUSTER", "INFO") as Promise<string>).catch((err: Error) => `error:${err.message}`)));
+      const infos = await Promise.all(
+        clients.map((c) => (c.call("CLUSTER", "INFO") as Promise<string>).catch((err: Error) => `error:${err.message}`)),
+      );
       last = infos;
       const ok = infos.every((text) => {
         const info = parseInfo(text);
-        return info.get("cluster_state") === "ok" && info.get("cluster_slots_ok") === String(SLOTS) && info.get("cluster_known_nodes") === String(nodes.length);
+        return (
+          info.get("cluster_state") === "ok" &&
+          info.get("cluster_slots_ok") === String(SLOTS) &&
+          info.get("cluster_known_nodes") === String(nodes.length)
+        );
       });
       if (ok) return;
       if (Date.now() >= deadline) {
@@ -238,7 +247,10 @@ export async function connectCluster(cluster: RedisCluster, options: ClusterOpti
   let timer: NodeJS.Timeout | undefined;
   const ready = new Promise<void>((resolve, reject) => {
     client.once("ready", () => resolve());
-    timer = setTimeout(() => reject(new Error(`the Cluster client was not ready within ${CLIENT_READY_TIMEOUT_MS} ms`)), CLIENT_READY_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new Error(`the Cluster client was not ready within ${CLIENT_READY_TIMEOUT_MS} ms`)),
+      CLIENT_READY_TIMEOUT_MS,
+    );
   });
   try {
     await Promise.all([ready, client.connect()]);

@@ -136,14 +136,22 @@ function trackUntilExit(child: ChildProcess): void {
 export async function spawnRedisNode(options: SpawnOptions): Promise<RedisNode> {
   const binary = redisServerBinary();
   const args = [
-    "--port", String(options.port),
-    "--bind", "127.0.0.1",
-    "--save", "",
-    "--appendonly", "no",
-    "--dir", options.dir,
-    "--daemonize", "no",
-    "--protected-mode", "yes",
-    "--loglevel", "warning",
+    "--port",
+    String(options.port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    options.dir,
+    "--daemonize",
+    "no",
+    "--protected-mode",
+    "yes",
+    "--loglevel",
+    "warning",
     ...(options.args ?? []),
   ];
   const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -216,7 +224,10 @@ export async function spawnRedisNode(options: SpawnOptions): Promise<RedisNode> 
     if (await ping(options.port)) break;
     if (Date.now() >= deadline) {
       await node.stop();
-      throw new RedisStartError(`redis-server on port ${options.port} did not answer PING within ${READY_TIMEOUT_MS} ms:\n${node.output()}`, node.output());
+      throw new RedisStartError(
+        `redis-server on port ${options.port} did not answer PING within ${READY_TIMEOUT_MS} ms:\n${node.output()}`,
+        node.output(),
+      );
     }
     await delay(POLL_INTERVAL_MS);
   }
@@ -229,7 +240,10 @@ export async function spawnRedisNode(options: SpawnOptions): Promise<RedisNode> 
 
 /** A start that failed; `output` is what the server printed. */
 export class RedisStartError extends Error {
-  constructor(message: string, readonly output: string) {
+  constructor(
+    message: string,
+    readonly output: string,
+  ) {
     super(message);
     this.name = "RedisStartError";
   }
@@ -330,7 +344,10 @@ export interface SeenCommand {
  * separate connection and a marker command to know the recording is
  * complete, so no waiting for a fixed time.
  */
-export async function recordCommands<T>(url: string, fn: () => Promise<T>): Promise<{ result: T; commands: SeenCommand[]; roundTrips: SeenCommand[] }> {
+export async function recordCommands<T>(
+  url: string,
+  fn: () => Promise<T>,
+): Promise<{ result: T; commands: SeenCommand[]; roundTrips: SeenCommand[] }> {
   const control = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   const source = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await control.connect();
@@ -383,7 +400,13 @@ async function settlesWithin(promise: Promise<unknown>, ms: number, failure?: st
     timer = setTimeout(() => resolve(false), ms);
   });
   try {
-    const settled = await Promise.race([promise.then(() => true as const, () => true as const), timeout]);
+    const settled = await Promise.race([
+      promise.then(
+        () => true as const,
+        () => true as const,
+      ),
+      timeout,
+    ]);
     if (!settled && failure !== undefined) throw new Error(failure);
     return settled;
   } finally {

@@ -1,4 +1,4 @@
-/** Access tokens (`lib/tokens/access.ts`): signing and strict verification (SPEC 2.1, 3.4, 3.10). */
+/** Access tokens (`lib/tokens/access.ts`): signing and strict verification. */
 import { generateKeyPairSync } from "node:crypto";
 import { expect } from "chai";
 import jwt from "jsonwebtoken";
@@ -11,7 +11,14 @@ const SECRET = "unit-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 const SID = "AbCdEfGhIjKlMnOpQrStUvWx";
 
 function hsConfig(extra: Partial<AccessTokenConfig> = {}): AccessTokenConfig {
-  return { keys: resolveKeys({ algorithm: "HS256", secret: SECRET }), issuer: undefined, audience: undefined, clockTolerance: 30, ttl: 15 * MINUTE, ...extra };
+  return {
+    keys: resolveKeys({ algorithm: "HS256", secret: SECRET }),
+    issuer: undefined,
+    audience: undefined,
+    clockTolerance: 30,
+    ttl: 15 * MINUTE,
+    ...extra,
+  };
 }
 
 function sign(config: AccessTokenConfig, now = EPOCH, notAfter: number | null = null, claims: Record<string, unknown> = {}) {
@@ -44,7 +51,17 @@ describe("access tokens", () => {
 
   it("custom claims cannot override reserved ones", () => {
     const config = hsConfig({ issuer: "https://i.example" });
-    const { token } = sign(config, EPOCH, null, { sub: "root", sid: "x", exp: 9_999_999_999, iat: 1, nbf: 1, iss: "evil", aud: "evil", jti: "x", tier: 2 });
+    const { token } = sign(config, EPOCH, null, {
+      sub: "root",
+      sid: "x",
+      exp: 9_999_999_999,
+      iat: 1,
+      nbf: 1,
+      iss: "evil",
+      aud: "evil",
+      jti: "x",
+      tier: 2,
+    });
     const claims = verifyAccessToken(config, token, EPOCH);
     expect(claims).to.include({ sub: "alice", sid: SID, iss: "https://i.example", tier: 2, exp: EPOCH / 1000 + 900 });
     expect(claims).to.not.have.property("nbf");
@@ -131,7 +148,14 @@ describe("access tokens", () => {
   it("a retired key verifies only under its kid, with its own algorithm", () => {
     const oldKeys = resolveKeys({ algorithm: "HS512", secret: "old".repeat(20), keyId: "k1" });
     const old = sign(hsConfig({ keys: oldKeys })).token;
-    const current = hsConfig({ keys: resolveKeys({ algorithm: "HS256", secret: SECRET, keyId: "k2", verifyKeys: [{ kid: "k1", key: "old".repeat(20), algorithm: "HS512" }] }) });
+    const current = hsConfig({
+      keys: resolveKeys({
+        algorithm: "HS256",
+        secret: SECRET,
+        keyId: "k2",
+        verifyKeys: [{ kid: "k1", key: "old".repeat(20), algorithm: "HS512" }],
+      }),
+    });
     expect(verifyAccessToken(current, old, EPOCH).sub).to.equal("alice");
     expect(verifyAccessToken(current, sign(current).token, EPOCH).sub).to.equal("alice");
     const withoutRotation = hsConfig({ keys: resolveKeys({ algorithm: "HS256", secret: SECRET, keyId: "k2" }) });

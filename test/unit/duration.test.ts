@@ -1,4 +1,4 @@
-/** Duration parsing (SPEC 2.1: milliseconds or "90s", "15m", "12h", "30d"; null disables a deadline). */
+/** Duration parsing (milliseconds or "90s", "15m", "12h", "30d"; null disables a deadline). */
 import { expect } from "chai";
 import { describe as describeValue, parseDuration } from "../../lib/duration.js";
 

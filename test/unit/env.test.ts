@@ -1,4 +1,4 @@
-/** `sessionGuard.fromEnv` (SPEC 2.1): every variable, overrides, and the Redis client it owns. */
+/** `sessionGuard.fromEnv`: every variable, overrides, and the Redis client it owns. */
 import { expect } from "chai";
 import { Redis } from "ioredis";
 import { MemoryStore, RedisStore, sessionGuard } from "../../lib/index.js";
@@ -29,7 +29,13 @@ describe("sessionGuard.fromEnv", () => {
   });
 
   it("takes plain numbers as milliseconds, and null/never to switch a deadline off", () => {
-    const c = configOf({ SESSION_SECRET: SECRET, SESSION_ACCESS_TOKEN_TTL: "60000", SESSION_IDLE_TIMEOUT: "never", SESSION_ABSOLUTE_LIFETIME: "null", SESSION_MAX_PER_USER: "0" });
+    const c = configOf({
+      SESSION_SECRET: SECRET,
+      SESSION_ACCESS_TOKEN_TTL: "60000",
+      SESSION_IDLE_TIMEOUT: "never",
+      SESSION_ABSOLUTE_LIFETIME: "null",
+      SESSION_MAX_PER_USER: "0",
+    });
     expect(c.accessTokenTtl).to.equal(60_000);
     expect(c.standard).to.deep.equal({ idleTimeout: null, absoluteLifetime: null });
     expect(c.maxSessionsPerUser).to.equal(null);
@@ -37,7 +43,12 @@ describe("sessionGuard.fromEnv", () => {
 
   it("SESSION_ALLOW_FOREVER wins over the remember-me deadlines", () => {
     for (const value of ["true", "1", "yes", "TRUE"]) {
-      const c = configOf({ SESSION_SECRET: SECRET, SESSION_REMEMBER_ME_IDLE_TIMEOUT: "14d", SESSION_REMEMBER_ME_LIFETIME: "90d", SESSION_ALLOW_FOREVER: value });
+      const c = configOf({
+        SESSION_SECRET: SECRET,
+        SESSION_REMEMBER_ME_IDLE_TIMEOUT: "14d",
+        SESSION_REMEMBER_ME_LIFETIME: "90d",
+        SESSION_ALLOW_FOREVER: value,
+      });
       expect(c.remembered, value).to.deep.equal({ idleTimeout: null, absoluteLifetime: null });
     }
     const off = configOf({ SESSION_SECRET: SECRET, SESSION_REMEMBER_ME_LIFETIME: "90d", SESSION_ALLOW_FOREVER: "false" });
@@ -60,7 +71,10 @@ describe("sessionGuard.fromEnv", () => {
   });
 
   it("overrides win over the environment; overrides.jwt replaces SESSION_SECRET", () => {
-    const c = configOf({ SESSION_SECRET: SECRET, SESSION_IDLE_TIMEOUT: "2h", SESSION_MAX_PER_USER: "5" }, { idleTimeout: "3h", maxSessionsPerUser: 9 });
+    const c = configOf(
+      { SESSION_SECRET: SECRET, SESSION_IDLE_TIMEOUT: "2h", SESSION_MAX_PER_USER: "5" },
+      { idleTimeout: "3h", maxSessionsPerUser: 9 },
+    );
     expect(c.standard.idleTimeout).to.equal(3 * HOUR);
     expect(c.maxSessionsPerUser).to.equal(9);
     const other = "override-secret-0123456789-abcdefghijklmnopqrstu";
@@ -120,7 +134,9 @@ describe("sessionGuard.fromEnv", () => {
 
   it("SESSION_REFRESH_SECRET becomes refreshSecret", () => {
     const refreshKey = Buffer.from("r".repeat(40));
-    const c = guardInternals(sessionGuard.fromEnv({ SESSION_SECRET: SECRET, SESSION_REFRESH_SECRET: "r".repeat(40) }, { store: store() }))!.config;
+    const c = guardInternals(
+      sessionGuard.fromEnv({ SESSION_SECRET: SECRET, SESSION_REFRESH_SECRET: "r".repeat(40) }, { store: store() }),
+    )!.config;
     expect(c.refreshKey.export().equals(refreshKey)).to.equal(true);
   });
 

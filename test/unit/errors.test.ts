@@ -1,8 +1,8 @@
-/** `SessionError`: one class, the codes and statuses of SPEC 4. */
+/** `SessionError`: one class, the codes and statuses the README documents. */
 import { expect } from "chai";
 import { ERROR_STATUS, SessionError } from "../../lib/index.js";
 
-const SPEC_TABLE = {
+const DOCUMENTED_TABLE = {
   token_missing: 401,
   token_invalid: 401,
   token_expired: 401,
@@ -18,12 +18,12 @@ const SPEC_TABLE = {
 
 describe("SessionError", () => {
   it("has exactly the codes and statuses of the spec", () => {
-    expect({ ...ERROR_STATUS }).to.deep.equal(SPEC_TABLE);
+    expect({ ...ERROR_STATUS }).to.deep.equal(DOCUMENTED_TABLE);
   });
 
-  for (const [code, status] of Object.entries(SPEC_TABLE)) {
+  for (const [code, status] of Object.entries(DOCUMENTED_TABLE)) {
     it(`${code} → ${status}, with a default message`, () => {
-      const err = new SessionError(code as keyof typeof SPEC_TABLE);
+      const err = new SessionError(code as keyof typeof DOCUMENTED_TABLE);
       expect(err).to.be.instanceOf(Error);
       expect(err).to.be.instanceOf(SessionError);
       expect(err.name).to.equal("SessionError");

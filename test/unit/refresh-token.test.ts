@@ -1,7 +1,14 @@
-/** Refresh tokens (`lib/tokens/refresh.ts`): format, strict parsing, the MAC and digests (SPEC 3.4, 3.8). */
+/** Refresh tokens (`lib/tokens/refresh.ts`): format, strict parsing, the MAC and digests. */
 import { createSecretKey, randomBytes } from "node:crypto";
 import { expect } from "chai";
-import { digest, isGenuine, issueRefreshToken, MAX_REFRESH_TOKEN_LENGTH, newRefreshSeed, parseRefreshToken } from "../../lib/tokens/refresh.js";
+import {
+  digest,
+  isGenuine,
+  issueRefreshToken,
+  MAX_REFRESH_TOKEN_LENGTH,
+  newRefreshSeed,
+  parseRefreshToken,
+} from "../../lib/tokens/refresh.js";
 
 const SID = "AbCdEfGhIjKlMnOpQrStUvWx";
 const KEY = createSecretKey(Buffer.alloc(32, 7));
@@ -35,7 +42,8 @@ describe("refresh tokens", () => {
       issueRefreshToken(KEY, "alice", SID.replace("A", "B"), 3, a),
       issueRefreshToken(KEY, "alice", SID, 4, a),
       issueRefreshToken(KEY, "alice", SID, 3, newRefreshSeed()),
-    ]) expect(other).to.not.equal(t);
+    ])
+      expect(other).to.not.equal(t);
   });
 
   it("a token with a changed generation, session or user, or a made-up proof, fails the MAC", () => {

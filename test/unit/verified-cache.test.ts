@@ -88,7 +88,9 @@ describe("verified-token cache", () => {
       const claims = cache.add("t", claimsAt(EPOCH / 1000, { roles: ["user"], org: { id: 1 } }));
       expect(Object.isFrozen(claims)).to.equal(true);
       expect(() => (claims.roles as string[]).push("admin")).to.throw(TypeError);
-      expect(() => { (claims.org as { id: number }).id = 2; }).to.throw(TypeError);
+      expect(() => {
+        (claims.org as { id: number }).id = 2;
+      }).to.throw(TypeError);
       cache.add("n", claimsAt(EPOCH / 1000, { nbf: EPOCH / 1000 }));
       expect(cache.get("n", EPOCH)).to.equal(undefined);
       const long = "x".repeat(8193);
@@ -140,7 +142,9 @@ describe("verified-token cache", () => {
       const { access_token } = await guard.sessions.create("alice", { claims: { roles: ["user"] } });
       const handle = await guard.sessions.verify(access_token);
       expect(() => (handle.claims.roles as string[]).push("admin")).to.throw(TypeError);
-      expect(() => { (handle.claims as Record<string, unknown>).sub = "root"; }).to.throw(TypeError);
+      expect(() => {
+        (handle.claims as Record<string, unknown>).sub = "root";
+      }).to.throw(TypeError);
       expect((await guard.sessions.verify(access_token)).claims.roles).to.deep.equal(["user"]);
     });
   });

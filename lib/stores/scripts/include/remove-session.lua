@@ -4,7 +4,7 @@
   `--!include remove-session.lua`). Defines settleIndex and remove.
 ]]
 -- Removing a session may leave the index without an expiry that no forever
--- session justifies any more (SPEC 3.2): the index is made persistent while
+-- session justifies any more: the index is made persistent while
 -- a forever session is in it, and that one may be the session just removed.
 -- Called right after a ZREM that removed a member. Only an index with no
 -- TTL (PTTL -1) is looked at; it gets the expiry create and list would give
