@@ -12,15 +12,12 @@ export { SessionError, ERROR_STATUS, isSessionError, type SessionErrorCode } fro
 export { MemoryStore, type MemoryStoreOptions } from "./stores/memory.js";
 export { RedisStore, type RedisStoreOptions } from "./stores/redis.js";
 export type { Store, SessionRecord, CreateInput, RotateInput, RotateResult } from "./stores/store.js";
-export {
-  SessionHandle,
-  SessionManager,
-  type SessionInfo,
-  type SessionInfoJson,
-  type TokenSet,
-  type CreateSessionOptions,
-  type ClientInfo,
-} from "./sessions.js";
+export { SessionHandle } from "./sessions/handle.js";
+export { SessionManager } from "./sessions/manager.js";
+export type { SessionInfo } from "./sessions/info.js";
+export type { CreateSessionOptions } from "./sessions/engine.js";
+export type { ClientInfo } from "./sessions/refresh-flow.js";
+export type { SessionInfoJson, TokenSet } from "./http/json.js";
 export type { SessionGuardOptions, JwtOptions, DeadlineOptions, CookieOptions, SessionEvents } from "./options.js";
 export type { Duration } from "./duration.js";
 export type { JwtAlgorithm, KeyInput, VerifyKey } from "./tokens/keys.js";

@@ -185,7 +185,7 @@ const OPTION_NAMES = [
 const JWT_OPTION_NAMES = ["algorithm", "secret", "privateKey", "publicKey", "keyId", "verifyKeys", "issuer", "audience", "clockTolerance"];
 const COOKIE_OPTION_NAMES = ["secure", "sameSite", "domain", "accessName", "refreshName"];
 const DEADLINE_OPTION_NAMES = ["idleTimeout", "absoluteLifetime"];
-const STORE_METHODS = ["create", "check", "rotate", "revokeIfCurrent", "revokeByRefresh", "get", "list", "revoke", "revokeAll", "close"];
+const STORE_METHODS = ["create", "check", "rotate", "revokeByRefresh", "get", "list", "revoke", "revokeAll", "close"];
 const COOKIE_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
 /** Resolves and validates options once. Throws `TypeError` naming the option. */

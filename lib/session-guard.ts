@@ -7,7 +7,7 @@ import { EventEmitter } from "node:events";
 import { optionsFromEnv, redisUrlFromEnv, storeFromUrl } from "./env.js";
 import { createGuard, type Guard } from "./http/guard.js";
 import { resolveOptions, type SessionGuardOptions } from "./options.js";
-import { SessionManager } from "./sessions.js";
+import { SessionEngine } from "./sessions/engine.js";
 
 /** `sessionGuard` with its `fromEnv` companion. */
 export interface SessionGuardFactory {
@@ -43,7 +43,7 @@ export const sessionGuard: SessionGuardFactory = Object.assign(
     }
     const config = resolveOptions(options);
     const events = new EventEmitter();
-    return createGuard(config, new SessionManager(config, events), events);
+    return createGuard(config, new SessionEngine(config, events), events);
   },
   {
     fromEnv(env: Record<string, string | undefined> = process.env, overrides: SessionGuardOptions = {}): Guard {

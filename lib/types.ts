@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { SessionHandle } from "./sessions.js";
+import type { SessionHandle } from "./sessions/handle.js";
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

@@ -6,12 +6,14 @@
  * @module
  */
 import type { EventEmitter } from "node:events";
-import type { NextFunction, Request, RequestHandler, Response } from "express";
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import { SessionError } from "../errors.js";
 import type { ResolvedConfig, SessionEvents } from "../options.js";
-import type { SessionHandle, SessionManager } from "../sessions.js";
+import type { SessionEngine } from "../sessions/engine.js";
+import type { SessionHandle } from "../sessions/handle.js";
+import { SessionManager } from "../sessions/manager.js";
 import type { AccessClaims } from "../tokens/access.js";
-import { fail, failSafely } from "./respond.js";
+import { errorHandler, fail, failSafely } from "./respond.js";
 import { checkCsrf, findAccessToken } from "./transport.js";
 
 /** A listener of one guard event. */
@@ -23,6 +25,23 @@ export interface Guard extends RequestHandler {
   readonly optional: RequestHandler;
   /** The programmatic session API. */
   readonly sessions: SessionManager;
+  /**
+   * An Express error handler to mount after the app's routes: it answers a
+   * `SessionError` thrown in a route (say, `req.session.revokeOthers()`
+   * while the store is down) exactly as the guard answers its own (JSON,
+   * status, `WWW-Authenticate`, `Retry-After`, the guard's `onError`), and
+   * passes any other error on.
+   *
+   * @example
+   * ```ts
+   * app.post("/password", guard, async (req, res) => {
+   *   await req.session.revokeOthers(); // Express 5 passes a rejection on by itself
+   *   res.sendStatus(204);
+   * });
+   * app.use(guard.errorHandler);
+   * ```
+   */
+  readonly errorHandler: ErrorRequestHandler;
   /** Subscribes to an event. */
   on<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): Guard;
   /** Unsubscribes. */
@@ -34,7 +53,8 @@ export interface Guard extends RequestHandler {
 /** What the router needs of a guard, kept off its public surface. */
 export interface GuardInternals {
   config: ResolvedConfig;
-  manager: SessionManager;
+  /** The session engine (the public `sessions` is a facade of it). */
+  manager: SessionEngine;
   /** The sync part of the check: verified claims, `undefined` when no token was sent. Throws `SessionError`. */
   verifyRequest(req: Request): AccessClaims | undefined;
 }
@@ -52,7 +72,7 @@ export function guardInternals(guard: unknown): GuardInternals | undefined {
 }
 
 /** Builds the guard middleware around a resolved config and manager. */
-export function createGuard(config: ResolvedConfig, manager: SessionManager, events: EventEmitter): Guard {
+export function createGuard(config: ResolvedConfig, manager: SessionEngine, events: EventEmitter): Guard {
   const property = config.requestProperty;
   const allowOnStoreError = config.onStoreError === "allow";
 
@@ -98,10 +118,11 @@ export function createGuard(config: ResolvedConfig, manager: SessionManager, eve
     };
   }
 
-  const guard = makeMiddleware(false) as Guard & { optional: RequestHandler; sessions: SessionManager };
+  const guard = makeMiddleware(false) as Guard;
   Object.defineProperties(guard, {
     optional: { value: makeMiddleware(true), enumerable: true },
-    sessions: { value: manager, enumerable: true },
+    sessions: { value: new SessionManager(manager), enumerable: true },
+    errorHandler: { value: errorHandler(config), enumerable: true },
     on: {
       value: (event: string, listener: (payload: unknown) => void) => {
         events.on(event, listener);

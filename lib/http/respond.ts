@@ -52,3 +52,18 @@ export function failSafely(config: ResolvedConfig, err: unknown, req: Request, r
     next(thrown);
   }
 }
+
+/**
+ * The guard's `errorHandler`: an Express error handler (four parameters, so
+ * Express knows it as one) that answers a `SessionError` thrown in an app
+ * route as the guard would, and passes anything else on.
+ */
+export function errorHandler(config: ResolvedConfig): (err: unknown, req: Request, res: Response, next: NextFunction) => void {
+  return function sessionErrorHandler(err: unknown, req: Request, res: Response, next: NextFunction): void {
+    if (!isSessionError(err)) {
+      next(err);
+      return;
+    }
+    failSafely(config, err, req, res, next);
+  };
+}

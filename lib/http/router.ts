@@ -7,7 +7,9 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { SessionError } from "../errors.js";
 import type { AccessClaims } from "../tokens/access.js";
-import { isUsableUserId, MAX_USER_ID_BYTES, SessionPayloadError, toJson, type SessionHandle, type TokenSet } from "../sessions.js";
+import type { SessionHandle } from "../sessions/handle.js";
+import { isUsableUserId, MAX_USER_ID_BYTES } from "../sessions/limits.js";
+import { toJson, toTokenSet, type TokenSet } from "./json.js";
 import { readJsonBody } from "./body.js";
 import { guardInternals, type Guard, type GuardInternals } from "./guard.js";
 import { failSafely } from "./respond.js";
@@ -184,22 +186,14 @@ function routeHandlers(inner: GuardInternals, authenticate: SessionRouterOptions
       if (!isUsableUserId(userId)) {
         throw new SessionError("invalid_request", `The user id must be well-formed unicode of 1 to ${MAX_USER_ID_BYTES} bytes.`);
       }
-      let tokens: TokenSet;
-      try {
-        tokens = await manager.create(userId, {
-          rememberMe,
-          claims: result.claims,
-          data: result.data,
-          ip: req.ip,
-          userAgent: req.get("user-agent"),
-        });
-      } catch (err) {
-        // Claims or data built from user input must not turn into a 500.
-        if (err instanceof SessionPayloadError)
-          throw new SessionError("invalid_request", "The session's claims or data cannot be kept (not JSON, or too large).");
-        throw err;
-      }
-      sendTokens(req, res, tokens);
+      const issued = await manager.create(userId, {
+        rememberMe,
+        claims: result.claims,
+        data: result.data,
+        ip: req.ip,
+        userAgent: req.get("user-agent"),
+      });
+      sendTokens(req, res, toTokenSet(issued));
     },
 
     async refresh(req, res) {
@@ -207,7 +201,7 @@ function routeHandlers(inner: GuardInternals, authenticate: SessionRouterOptions
       const token = refreshTokenOf(req, body);
       if (token === undefined) throw new SessionError("invalid_request", "Send `refresh_token` in the body.");
       try {
-        sendTokens(req, res, await manager.refresh(token, { ip: req.ip, userAgent: req.get("user-agent") }));
+        sendTokens(req, res, toTokenSet(await manager.refresh(token, { ip: req.ip, userAgent: req.get("user-agent") })));
       } catch (err) {
         if (cookies && err instanceof SessionError && err.code.startsWith("refresh_token")) clearTokenCookies(res, config, mountPath(req));
         throw err;

@@ -9,7 +9,7 @@ import { parse as parseCookieHeader } from "cookie";
 import type { Request, Response } from "express";
 import { SessionError } from "../errors.js";
 import type { ResolvedConfig } from "../options.js";
-import type { TokenSet } from "../sessions.js";
+import type { TokenSet } from "./json.js";
 
 /** An access token found on a request, and whether a cookie carried it. */
 export interface FoundToken {

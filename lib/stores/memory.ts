@@ -7,7 +7,7 @@
  * @module
  */
 import { deadlineOf } from "./store.js";
-import type { CreateInput, RotateInput, RotateResult, SessionRecord, Store } from "./store.js";
+import type { CreateInput, RefreshLogoutResult, RotateInput, RotateResult, SessionRecord, Store } from "./store.js";
 
 interface Entry {
   /**
@@ -113,21 +113,11 @@ export class MemoryStore implements Store {
       this.remove(input.userId, input.sessionId);
       return { status: "reused", record: entry.record };
     }
-    if (input.generation < entry.generation - 1) return { status: "stale", currentGeneration: entry.generation };
+    if (input.generation < entry.generation - 1) {
+      this.remove(input.userId, input.sessionId);
+      return { status: "reused", record: entry.record };
+    }
     return { status: "invalid" };
-  }
-
-  async revokeIfCurrent(
-    userId: string,
-    sessionId: string,
-    generation: number,
-    currentHash: string,
-    now: number,
-  ): Promise<SessionRecord | null> {
-    const entry = this.live(userId, sessionId, now);
-    if (!entry || entry.generation !== generation || entry.currentHash !== currentHash) return null;
-    this.remove(userId, sessionId);
-    return entry.record;
   }
 
   async revokeByRefresh(
@@ -137,14 +127,15 @@ export class MemoryStore implements Store {
     presentedHash: string,
     now: number,
     reuseWindow: number,
-  ): Promise<boolean> {
+  ): Promise<RefreshLogoutResult> {
     const entry = this.live(userId, sessionId, now);
-    if (!entry) return false;
+    if (!entry) return "invalid";
     const isCurrent = generation === entry.generation && presentedHash === entry.currentHash;
-    const isPrevious = generation === entry.generation - 1 && presentedHash === entry.previousHash && now - entry.rotatedAt <= reuseWindow;
-    if (!isCurrent && !isPrevious) return false;
+    const isPrevious = generation === entry.generation - 1 && presentedHash === entry.previousHash;
+    const isStale = generation < entry.generation - 1;
+    if (!isCurrent && !isPrevious && !isStale) return "invalid";
     this.remove(userId, sessionId);
-    return true;
+    return isCurrent || (isPrevious && now - entry.rotatedAt <= reuseWindow) ? "ended" : "reused";
   }
 
   async get(userId: string, sessionId: string, now: number): Promise<SessionRecord | null> {

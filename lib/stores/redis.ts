@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import type { Cluster, Redis } from "ioredis";
 import { indexKey, sessionKey, userKeyBase } from "./keys.js";
 import * as scripts from "./scripts/index.js";
-import type { CreateInput, RotateInput, RotateResult, SessionRecord, Store } from "./store.js";
+import type { CreateInput, RefreshLogoutResult, RotateInput, RotateResult, SessionRecord, Store } from "./store.js";
 
 /**
  * Options of {@link RedisStore}: give exactly one of `client` and `url`.
@@ -60,7 +60,6 @@ function prepare(script: { numberOfKeys: number; source: string }): Script {
 const CREATE = prepare(scripts.create);
 const CHECK = prepare(scripts.check);
 const ROTATE = prepare(scripts.rotate);
-const REVOKE_IF_CURRENT = prepare(scripts.revokeIfCurrent);
 const REVOKE_BY_REFRESH = prepare(scripts.revokeByRefresh);
 const GET = prepare(scripts.get);
 const LIST = prepare(scripts.list);
@@ -299,24 +298,8 @@ export class RedisStore implements Store {
         input.userAgent,
       ],
       true,
-    )) as number | [number, Buffer | number];
+    )) as number | [number, Buffer];
     return toRotateResult(reply, input.sessionId, input.userId);
-  }
-
-  async revokeIfCurrent(
-    userId: string,
-    sessionId: string,
-    generation: number,
-    currentHash: string,
-    now: number,
-  ): Promise<SessionRecord | null> {
-    const base = userKeyBase(this.#prefix, userId);
-    const reply = (await this.#run(
-      REVOKE_IF_CURRENT,
-      [sessionKey(base, sessionId), indexKey(base), now, sessionId, generation, currentHash.slice(0, DIGEST_CHARS)],
-      true,
-    )) as Buffer | null;
-    return reply === null ? null : unpack(reply, sessionId, userId);
   }
 
   async revokeByRefresh(
@@ -326,19 +309,19 @@ export class RedisStore implements Store {
     presentedHash: string,
     now: number,
     reuseWindow: number,
-  ): Promise<boolean> {
+  ): Promise<RefreshLogoutResult> {
     const base = userKeyBase(this.#prefix, userId);
-    return (
-      (await this.#run(REVOKE_BY_REFRESH, [
-        sessionKey(base, sessionId),
-        indexKey(base),
-        now,
-        sessionId,
-        generation,
-        presentedHash.slice(0, DIGEST_CHARS),
-        reuseWindow,
-      ])) === 1
-    );
+    const reply = await this.#run(REVOKE_BY_REFRESH, [
+      sessionKey(base, sessionId),
+      indexKey(base),
+      now,
+      sessionId,
+      generation,
+      presentedHash.slice(0, DIGEST_CHARS),
+      reuseWindow,
+    ]);
+    // Status codes of revoke-by-refresh-2.lua (see its header).
+    return reply === 1 ? "ended" : reply === 3 ? "reused" : "invalid";
   }
 
   async get(userId: string, sessionId: string, now: number): Promise<SessionRecord | null> {
@@ -575,21 +558,12 @@ function unpackChecked(reply: Buffer | [Buffer, Buffer], id: string, userId: str
 }
 
 /** Maps rotate-2.lua's status codes (see its header) to a {@link RotateResult}. */
-function toRotateResult(reply: number | [number, Buffer | number], id: string, userId: string): RotateResult {
+function toRotateResult(reply: number | [number, Buffer], id: string, userId: string): RotateResult {
   if (typeof reply === "number") return { status: "invalid" };
   const [code, value] = reply;
-  switch (code) {
-    case 1:
-      return { status: "rotated", record: unpack(value as Buffer, id, userId) };
-    case 2:
-      return { status: "repeated", record: unpack(value as Buffer, id, userId) };
-    case 3:
-      return { status: "reused", record: unpack(value as Buffer, id, userId) };
-    case 4:
-      return { status: "stale", currentGeneration: Number(value) };
-    default:
-      throw new Error(`RedisStore: unexpected rotate reply code ${String(code)}`);
-  }
+  const status = code === 1 ? "rotated" : code === 2 ? "repeated" : code === 3 ? "reused" : undefined;
+  if (status === undefined) throw new Error(`RedisStore: unexpected rotate reply code ${String(code)}`);
+  return { status, record: unpack(value, id, userId) };
 }
 
 /** Waits until a client that has not connected yet is ready, or `ms` passed, or it ended. */

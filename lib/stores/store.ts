@@ -86,21 +86,25 @@ export interface RotateInput {
  *   current − 1, digest = the previous digest) and was spent at most
  *   `reuseWindow` ago: the caller hands out the same successor again. No
  *   state changes.
- * - `reused`: the presented token is the one spent last but outside the
- *   window: the store has revoked (deleted) the session.
- * - `stale`: the presented generation is older than current − 1; the store
- *   cannot tell by itself whether the token was ever issued, so it changes
- *   nothing and reports `currentGeneration`; the caller, which can (the
- *   token's MAC), computes the current token's digest and calls
- *   `revokeIfCurrent`.
+ * - `reused`: the presented token was spent: it is the one spent last but
+ *   outside the window, or it is two or more generations old (even inside
+ *   the window). The store has revoked (deleted) the session. The caller
+ *   verified the token's MAC before asking, so an older generation was
+ *   issued for this session: the store decides reuse in the same atomic
+ *   step as it reads the current generation, whatever rotations run
+ *   concurrently.
  * - `invalid`: no live session, wrong digest, or a future generation.
  *   Nothing changes.
  */
-export type RotateResult =
-  | { status: "rotated" | "repeated"; record: SessionRecord }
-  | { status: "reused"; record: SessionRecord }
-  | { status: "stale"; currentGeneration: number }
-  | { status: "invalid" };
+export type RotateResult = { status: "rotated" | "repeated" | "reused"; record: SessionRecord } | { status: "invalid" };
+
+/**
+ * Outcome of `revokeByRefresh`: `ended` (the current token, or the one
+ * spent last inside the window: the session is deleted), `reused` (a spent
+ * token, judged as `rotate` judges it: the session is deleted too), or
+ * `invalid` (nothing matched; nothing changes).
+ */
+export type RefreshLogoutResult = "ended" | "reused" | "invalid";
 
 /** The store contract. Every method is atomic and returns a promise. */
 export interface Store {
@@ -134,20 +138,11 @@ export interface Store {
   rotate(input: RotateInput): Promise<RotateResult>;
 
   /**
-   * Revokes the session if its current refresh generation and digest are
-   * exactly these (the caller proved a stale token genuine, and computed the
-   * current token's digest).
-   * Resolves to the revoked record, or `null` when nothing matched.
-   */
-  revokeIfCurrent(userId: string, sessionId: string, generation: number, currentHash: string, now: number): Promise<SessionRecord | null>;
-
-  /**
-   * Revokes the session if the presented refresh token is its current one
-   * (`generation`, digest) or the one spent last (generation − 1, previous
-   * digest) at most `reuseWindow` ms after it was spent. Used by logout when
-   * the access token has expired. Resolves to `true` when a live session was
-   * deleted; anything else (a spent token after the window included) changes
-   * nothing, so the caller can treat it as a refresh would.
+   * Logout with a refresh token (when the access token has expired): ends
+   * the session if the presented token is its current one (`generation`,
+   * digest) or the one spent last (generation − 1, previous digest) at most
+   * `reuseWindow` ms after it was spent. A spent token is reuse, decided as
+   * by `rotate` (the session is deleted as well). See {@link RefreshLogoutResult}.
    */
   revokeByRefresh(
     userId: string,
@@ -156,7 +151,7 @@ export interface Store {
     presentedHash: string,
     now: number,
     reuseWindow: number,
-  ): Promise<boolean>;
+  ): Promise<RefreshLogoutResult>;
 
   /** The live record, or `null`. Deletes it when dead. Writes nothing else. */
   get(userId: string, sessionId: string, now: number): Promise<SessionRecord | null>;

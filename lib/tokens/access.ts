@@ -45,7 +45,7 @@ export interface AccessTokenConfig {
 export function signAccessToken(
   config: AccessTokenConfig,
   input: { userId: string; sessionId: string; claims: Record<string, unknown>; now: number; notAfter: number | null },
-): { token: string; expiresAt: number } {
+): { token: string; expiresAt: number; lifetime: number } {
   const iat = Math.floor(input.now / 1000);
   let exp = Math.floor((input.now + config.ttl) / 1000);
   if (input.notAfter !== null) exp = Math.min(exp, Math.floor(input.notAfter / 1000));
@@ -65,7 +65,8 @@ export function signAccessToken(
   const header: jwt.JwtHeader = { alg: signing.algorithm, typ: "at+jwt" };
   if (signing.kid !== undefined) header.kid = signing.kid;
   const token = jwt.sign(payload, signing.key, { algorithm: signing.algorithm, header });
-  return { token, expiresAt: exp * 1000 };
+  // `lifetime` is what OAuth's `expires_in` means: exp − iat, whole seconds.
+  return { token, expiresAt: exp * 1000, lifetime: exp - iat };
 }
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;

@@ -39,7 +39,7 @@ describe("README", () => {
     const variables = new Set([...source("env.ts").matchAll(/\b((?:SESSION_(?!GUARD)|REDIS_)[A-Z_]+)\b/g)].map((m) => m[1]!));
     expect(variables.size).to.equal(10);
     for (const variable of variables) expect(readme, `variable ${variable}`).to.contain(`\`${variable}\``);
-    const lib = ["options.ts", "sessions.ts", "stores/redis.ts"].map(source).join("\n");
+    const lib = ["options.ts", "sessions/engine.ts", "stores/redis.ts"].map(source).join("\n");
     const warnings = new Set([...lib.matchAll(/"(SESSION_GUARD_[A-Z_]+)"/g)].map((m) => m[1]!));
     expect(warnings.size).to.be.greaterThan(3);
     for (const code of warnings) expect(readme, `warning ${code}`).to.contain(`\`${code}\``);

@@ -664,11 +664,15 @@ export function describeStoreContract(factory: StoreFactory): void {
         },
         {
           how: "revokeByRefresh",
-          remove: async (f) => void expect(await store.revokeByRefresh(f.userId, f.id, 1, "h1", clock.now(), REUSE_WINDOW)).to.equal(true),
+          remove: async (f) =>
+            void expect(await store.revokeByRefresh(f.userId, f.id, 1, "h1", clock.now(), REUSE_WINDOW)).to.equal("ended"),
         },
         {
-          how: "revokeIfCurrent",
-          remove: async (f) => void expect(await store.revokeIfCurrent(f.userId, f.id, 1, "h1", clock.now())).to.not.equal(null),
+          how: "rotate (a token two generations old)",
+          remove: async (f) => {
+            expect((await rotate(f, 1, "h1", "h2")).status).to.equal("rotated");
+            expect((await rotate(f, 0, "h0", "h1")).status).to.equal("reused");
+          },
         },
       ];
       for (const { how, remove } of removals) {
@@ -941,20 +945,22 @@ export function describeStoreContract(factory: StoreFactory): void {
         expect(await store.check("alice", record.id, clock.now(), 0)).to.equal(null);
       });
 
-      it("stale: two or more generations old, even within the window, changes nothing and reports the current generation", async () => {
+      it("reused: a token two or more generations old, even within the window, revokes the session", async () => {
         const { record } = await create("alice");
+        const { record: other } = await create("alice");
         clock.advance(SECOND);
         expect((await rotate(record, 0, "h0", "h1")).status).to.equal("rotated");
         clock.advance(SECOND);
         expect((await rotate(record, 1, "h1", "h2")).status).to.equal("rotated");
-        const before = await snapshot(record);
+        const current = fields(await store.get("alice", record.id, clock.now()));
         clock.advance(SECOND);
-        expect(await rotate(record, 0, "h0", "h1")).to.deep.equal({ status: "stale", currentGeneration: 2 });
-        expect(await rotate(record, 0, "made-up", "x")).to.deep.equal({ status: "stale", currentGeneration: 2 });
-        expect(await snapshot(record)).to.deep.equal(before);
-        expect((await rotate(record, 2, "h2", "h3")).status).to.equal("rotated");
-        clock.advance(HOUR);
-        expect(await rotate(record, 1, "h1", "h2")).to.deep.equal({ status: "stale", currentGeneration: 3 });
+        // The caller vouches for the token (its MAC): the store decides by generation alone.
+        const result = await rotate(record, 0, "h0", "h1");
+        expect(result.status).to.equal("reused");
+        expect(fields((result as { record: SessionRecord }).record)).to.deep.equal(current);
+        await expectGone(record);
+        await expectIndex("alice", [other]);
+        expect((await rotate(record, 2, "h2", "h3")).status, "the current token is dead too").to.equal("invalid");
       });
 
       it("invalid: wrong digest, never-issued previous token, future generation, unknown or foreign session; nothing changes", async () => {
@@ -997,29 +1003,7 @@ export function describeStoreContract(factory: StoreFactory): void {
         expect(await open.held()).to.equal(0);
       });
 
-      it("revokeIfCurrent revokes only on the exact current generation and digest", async () => {
-        const { record } = await create("alice");
-        const { record: other } = await create("alice");
-        clock.advance(SECOND);
-        await rotate(record, 0, "h0", "h1");
-        clock.advance(SECOND);
-        await rotate(record, 1, "h1", "h2");
-        const before = await snapshot(record);
-        expect(await store.revokeIfCurrent("alice", record.id, 2, "h1", clock.now()), "wrong digest").to.equal(null);
-        expect(await store.revokeIfCurrent("alice", record.id, 1, "h1", clock.now()), "previous generation").to.equal(null);
-        expect(await store.revokeIfCurrent("alice", record.id, 3, "h2", clock.now()), "future generation").to.equal(null);
-        expect(await store.revokeIfCurrent("mallory", record.id, 2, "h2", clock.now()), "another user").to.equal(null);
-        expect(await store.revokeIfCurrent("alice", newId(), 2, "h2", clock.now()), "unknown session").to.equal(null);
-        expect(await snapshot(record)).to.deep.equal(before);
-        const current = fields(await store.get("alice", record.id, clock.now()));
-        const revoked = await store.revokeIfCurrent("alice", record.id, 2, "h2", clock.now());
-        expect(fields(revoked)).to.deep.equal(current);
-        await expectGone(record);
-        await expectIndex("alice", [other]);
-        expect(await store.revokeIfCurrent("alice", record.id, 2, "h2", clock.now()), "already revoked").to.equal(null);
-      });
-
-      it("revokeByRefresh accepts the current token or the one spent last inside the window, nothing else", async () => {
+      it("revokeByRefresh ends the session for the current token or the one spent last inside the window", async () => {
         const a = (await create("alice")).record;
         const b = (await create("alice")).record;
         const c = (await create("alice")).record;
@@ -1027,42 +1011,51 @@ export function describeStoreContract(factory: StoreFactory): void {
         for (const r of [a, b, c]) {
           expect((await rotate(r, 0, "h0", "h1")).status).to.equal("rotated");
         }
-        clock.advance(SECOND);
-        expect((await rotate(c, 1, "h1", "h2")).status).to.equal("rotated");
         clock.advance(HOUR);
         const before = await snapshot(a);
-        expect(await store.revokeByRefresh("alice", a.id, 1, "wrong", clock.now(), REUSE_WINDOW), "wrong digest").to.equal(false);
-        expect(await store.revokeByRefresh("alice", a.id, 0, "never-issued", clock.now(), REUSE_WINDOW), "made-up previous").to.equal(
-          false,
-        );
-        expect(await store.revokeByRefresh("alice", a.id, 2, "h2", clock.now(), REUSE_WINDOW), "future generation").to.equal(false);
-        expect(await store.revokeByRefresh("mallory", a.id, 1, "h1", clock.now(), REUSE_WINDOW), "another user").to.equal(false);
-        expect(await store.revokeByRefresh("alice", newId(), 1, "h1", clock.now(), REUSE_WINDOW), "unknown session").to.equal(false);
-        expect(await store.revokeByRefresh("alice", c.id, 0, "h0", clock.now(), REUSE_WINDOW), "two generations old").to.equal(false);
-        expect(await snapshot(a)).to.deep.equal(before);
-        expect(await store.revokeByRefresh("alice", a.id, 1, "h1", clock.now(), REUSE_WINDOW), "current token").to.equal(true);
+        const logout = (r: SessionRecord, generation: number, hash: string, userId = "alice") =>
+          store.revokeByRefresh(userId, r.id, generation, hash, clock.now(), REUSE_WINDOW);
+        expect(await logout(a, 1, "wrong"), "wrong digest").to.equal("invalid");
+        expect(await logout(a, 0, "never-issued"), "made-up previous").to.equal("invalid");
+        expect(await logout(a, 2, "h2"), "future generation").to.equal("invalid");
+        expect(await logout(a, 1, "h1", "mallory"), "another user").to.equal("invalid");
+        expect(await logout({ ...a, id: newId() }, 1, "h1"), "unknown session").to.equal("invalid");
+        expect(await snapshot(a), "nothing matched: nothing changed").to.deep.equal(before);
+        expect(await logout(a, 1, "h1"), "current token").to.equal("ended");
         await expectGone(a);
-        const beforeB = await snapshot(b);
-        expect(
-          await store.revokeByRefresh("alice", b.id, 0, "h0", clock.now(), REUSE_WINDOW),
-          "token spent last, long after the window",
-        ).to.equal(false);
-        expect(await snapshot(b), "a spent token after the window changes nothing").to.deep.equal(beforeB);
+        expect(await logout(a, 1, "h1"), "already revoked").to.equal("invalid");
         expect((await rotate(b, 1, "h1", "h2")).status).to.equal("rotated");
         clock.advance(REUSE_WINDOW);
-        expect(
-          await store.revokeByRefresh("alice", b.id, 1, "h1", clock.now(), REUSE_WINDOW),
-          "token spent last, inside the window",
-        ).to.equal(true);
+        expect(await logout(b, 1, "h1"), "token spent last, inside the window").to.equal("ended");
         await expectGone(b);
-        expect(await store.revokeByRefresh("alice", a.id, 1, "h1", clock.now(), REUSE_WINDOW), "already revoked").to.equal(false);
         expect(sortedIds(await store.list("alice", clock.now()))).to.deep.equal([c.id]);
       });
 
-      it("revokeByRefresh of a dead session is false and deletes it", async () => {
+      it("revokeByRefresh with a spent token is reuse: the session is revoked", async () => {
+        const a = (await create("alice")).record;
+        const b = (await create("alice")).record;
+        const c = (await create("alice")).record;
+        clock.advance(SECOND);
+        for (const r of [a, b]) expect((await rotate(r, 0, "h0", "h1")).status).to.equal("rotated");
+        clock.advance(SECOND);
+        expect((await rotate(b, 1, "h1", "h2")).status).to.equal("rotated");
+        expect(
+          await store.revokeByRefresh("alice", b.id, 0, "h0", clock.now(), REUSE_WINDOW),
+          "two generations old, in the window",
+        ).to.equal("reused");
+        await expectGone(b);
+        clock.advance(HOUR);
+        expect(await store.revokeByRefresh("alice", a.id, 0, "h0", clock.now(), REUSE_WINDOW), "spent last, after the window").to.equal(
+          "reused",
+        );
+        await expectGone(a);
+        await expectIndex("alice", [c]);
+      });
+
+      it("revokeByRefresh of a dead session is invalid and deletes it", async () => {
         const { record } = await create("alice", { idleTimeout: HOUR });
         clock.advance(2 * HOUR);
-        expect(await store.revokeByRefresh("alice", record.id, 0, "h0", clock.now(), REUSE_WINDOW)).to.equal(false);
+        expect(await store.revokeByRefresh("alice", record.id, 0, "h0", clock.now(), REUSE_WINDOW)).to.equal("invalid");
         await expectGone(record);
       });
     });
@@ -1183,9 +1176,7 @@ export function describeStoreContract(factory: StoreFactory): void {
           await flush();
           expect(sortedIds(await store.list("alice", clock.now()))).to.deep.equal(sortedIds([record, other]));
           await flush();
-          expect(await store.revokeByRefresh("alice", other.id, 0, "h0", clock.now(), REUSE_WINDOW)).to.equal(true);
-          await flush();
-          expect(await store.revokeIfCurrent("alice", record.id, 0, "h0", clock.now())).to.equal(null);
+          expect(await store.revokeByRefresh("alice", other.id, 0, "h0", clock.now(), REUSE_WINDOW)).to.equal("ended");
           await flush();
           expect(await store.revoke("alice", newId(), clock.now())).to.equal(false);
           await flush();

@@ -373,7 +373,8 @@ describe("RedisStore (Redis only)", () => {
           userAgent: "",
         }),
       ).to.deep.equal({ status: "repeated", record: expected });
-      expect(await store.revokeIfCurrent(USER, "s1", 1, digest("b"), clock.now())).to.deep.equal(expected);
+      expect(await store.get(USER, "s1", clock.now())).to.deep.equal(expected);
+      expect(await store.revokeByRefresh(USER, "s1", 1, digest("b"), clock.now(), 10 * SECOND)).to.equal("ended");
       expect(await store.revokeAll(USER, undefined, clock.now())).to.deep.equal(["f|1"]);
     });
 
@@ -414,7 +415,7 @@ describe("RedisStore (Redis only)", () => {
       for (const call of [
         () => store.get(USER, "s1", clock.now()),
         () => store.list(USER, clock.now()),
-        () => store.revokeIfCurrent(USER, "s1", 0, digest("a"), clock.now()),
+        () => store.revokeByRefresh(USER, "s1", 0, digest("a"), clock.now(), SECOND),
       ]) {
         error = undefined;
         try {

@@ -1,9 +1,12 @@
 --[[
-  revoke-by-refresh: revoke the session if the presented refresh token is
-  its current one (generation = g, digest = rc) or the one spent last
-  (generation = g - 1, digest = rp) at most reuseWindow ms after it was
-  spent (rt). Logout with an expired access token; a spent token after the
-  window changes nothing here, and the caller treats it as reuse.
+  revoke-by-refresh: logout with a refresh token (the access token has
+  expired). Ends the session if the presented token is its current one
+  (generation = g, digest = rc) or the one spent last (generation = g - 1,
+  digest = rp) at most reuseWindow ms after it was spent (rt). A spent
+  token — the one spent last after the window, or one two or more
+  rotations old — is reuse, judged as rotate-2.lua judges it: the session
+  is revoked all the same, and the reply says so. The caller verified the
+  token's MAC, so an old generation was issued for this session.
 
   Only digests of refresh tokens reach Redis, never a token (the first 22
   base64url characters, 132 bits, of their SHA-256); they are compared with
@@ -29,8 +32,11 @@
   ARGV[5]  reuseWindow  ms after a rotation during which the spent token still counts
 
   Reply:
-    1  a live session matched and was deleted and unindexed
-    0  nothing matched (absent, dead — then deleted — or wrong token)
+    1  ended: the current token, or the one spent last inside the window;
+       the session was deleted and unindexed
+    3  reused: a spent token; the session was deleted and unindexed
+    0  invalid: nothing matched (absent, dead — then deleted — wrong
+       digest, or a future generation); no change
 ]]
 local now = tonumber(ARGV[1])
 
@@ -53,9 +59,18 @@ local gen = tonumber(ARGV[3])
 g = tonumber(g)
 if gen == nil or g == nil then return 0 end
 local presented = ARGV[4]
-local spentInWindow = rt ~= '' and now - ms(rt) <= tonumber(ARGV[5])
-if (gen == g and presented == rc) or (gen == g - 1 and rp ~= '' and presented == rp and spentInWindow) then
+if gen == g and presented == rc then
   remove(KEYS[1], KEYS[2], ARGV[2], now)
   return 1
+end
+if gen == g - 1 and rp ~= '' and presented == rp then
+  remove(KEYS[1], KEYS[2], ARGV[2], now)
+  local spent = ms(rt)
+  if spent ~= nil and now - spent <= tonumber(ARGV[5]) then return 1 end
+  return 3
+end
+if gen < g - 1 then
+  remove(KEYS[1], KEYS[2], ARGV[2], now)
+  return 3
 end
 return 0

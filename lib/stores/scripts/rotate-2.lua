@@ -47,11 +47,14 @@
                         extended; the reply is the new record
     { 2, record }       repeated: generation = current - 1, digest = rp,
                         now - rt <= window; no change; the record as stored
-    { 3, record }       reused: as repeated but outside the window; the
-                        session is deleted and unindexed; the record as it
-                        was
-    { 4, g }            stale: generation < current - 1; no change, g is
-                        the current generation
+    { 3, record }       reused: as repeated but outside the window, or
+                        generation < current - 1 (two or more rotations
+                        old, even inside the window); the session is
+                        deleted and unindexed; the record as it was
+
+  The caller verified the presented token's MAC before calling, so a token
+  of an older generation was issued for this session: decided here, in the
+  same atomic step as the read, whatever rotations run concurrently.
 ]]
 local now = tonumber(ARGV[1])
 
@@ -106,5 +109,8 @@ if gen == g - 1 then
   return { 3, v }
 end
 
-if gen < g - 1 then return { 4, g } end
+if gen < g - 1 then
+  remove(KEYS[1], KEYS[2], ARGV[2], now)
+  return { 3, v }
+end
 return 0
