@@ -6,7 +6,8 @@
 import { EventEmitter } from "node:events";
 import { optionsFromEnv, redisUrlFromEnv, storeFromUrl } from "./env.js";
 import { createGuard, type Guard } from "./http/guard.js";
-import { resolveOptions, type SessionGuardOptions } from "./options.js";
+import { resolveOptions } from "./config/resolve.js";
+import type { SessionGuardOptions } from "./options.js";
 import { SessionEngine } from "./sessions/engine.js";
 
 /** `sessionGuard` with its `fromEnv` companion. */
