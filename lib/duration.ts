@@ -14,7 +14,14 @@ import ms from "ms";
  */
 export const MAX_DURATION_MS = 1000 * 365.25 * 24 * 3600 * 1000;
 
-/** A duration: milliseconds, or a string like `"15m"`. */
+/**
+ * A duration: milliseconds, or a string like `"15m"` (parsed by `ms`).
+ *
+ * @example
+ * ```ts
+ * sessionGuard({ secret, accessTokenTtl: "15m", idleTimeout: 86_400_000, absoluteLifetime: "30d" });
+ * ```
+ */
 export type Duration = number | string;
 
 /**

@@ -6,7 +6,15 @@
  * @module
  */
 
-/** Every error code session-guard answers with, and its HTTP status. */
+/**
+ * Every error code session-guard answers with, and its HTTP status.
+ *
+ * @example
+ * ```ts
+ * ERROR_STATUS.store_unavailable; // 503
+ * const codes = Object.keys(ERROR_STATUS); // for an API schema
+ * ```
+ */
 export const ERROR_STATUS = {
   token_missing: 401,
   token_invalid: 401,
@@ -21,7 +29,20 @@ export const ERROR_STATUS = {
   store_unavailable: 503,
 } as const;
 
-/** A code callers can `switch` on. */
+/**
+ * A code callers can `switch` on.
+ *
+ * @example
+ * ```ts
+ * function explain(code: SessionErrorCode): string {
+ *   switch (code) {
+ *     case "token_expired": return "refresh and retry";
+ *     case "store_unavailable": return "retry after Retry-After";
+ *     default: return "log in again";
+ *   }
+ * }
+ * ```
+ */
 export type SessionErrorCode = keyof typeof ERROR_STATUS;
 
 const DEFAULT_MESSAGES: Record<SessionErrorCode, string> = {
@@ -65,6 +86,14 @@ export class SessionError extends Error {
 /**
  * True for a `SessionError`, also one made by another copy of the package
  * (its ESM and CommonJS builds loaded side by side): checks the shape.
+ *
+ * @example
+ * ```ts
+ * app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+ *   if (isSessionError(err)) res.status(err.status).json({ problem: err.code });
+ *   else next(err);
+ * });
+ * ```
  */
 export function isSessionError(err: unknown): err is SessionError {
   if (err instanceof SessionError) return true;

@@ -15,7 +15,16 @@ import type { SessionError } from "./errors.js";
 import type { Store } from "./stores/store.js";
 import type { JwtAlgorithm, KeyInput, VerifyKey } from "./tokens/keys.js";
 
-/** JWT settings. */
+/**
+ * JWT settings (`jwt` option).
+ *
+ * @example
+ * ```ts
+ * sessionGuard({
+ *   jwt: { algorithm: "ES256", privateKey: readFileSync("es256.pem"), keyId: "2026-12", issuer: "https://auth.example" },
+ * });
+ * ```
+ */
 export interface JwtOptions {
   /** Default `"HS256"`. */
   algorithm?: JwtAlgorithm;
@@ -37,13 +46,27 @@ export interface JwtOptions {
   clockTolerance?: Duration;
 }
 
-/** Deadlines of one kind of session; `null` disables a deadline. */
+/**
+ * Deadlines of one kind of session; `null` disables a deadline.
+ *
+ * @example
+ * ```ts
+ * sessionGuard({ secret, rememberMe: { idleTimeout: "90d", absoluteLifetime: null } });
+ * ```
+ */
 export interface DeadlineOptions {
   idleTimeout?: Duration | null;
   absoluteLifetime?: Duration | null;
 }
 
-/** Cookie settings for `transport: "cookie"` or `"both"`. */
+/**
+ * Cookie settings for `transport: "cookie"` or `"both"`.
+ *
+ * @example
+ * ```ts
+ * sessionGuard({ secret, transport: "cookie", cookie: { sameSite: "lax", domain: "app.example" } });
+ * ```
+ */
 export interface CookieOptions {
   /** Default `true`. `false` (plain HTTP on localhost only) also drops the `__Host-`/`__Secure-` name prefixes. */
   secure?: boolean;
@@ -57,7 +80,15 @@ export interface CookieOptions {
   refreshName?: string;
 }
 
-/** The events a guard emits and their payloads (never a token). */
+/**
+ * The events a guard emits and their payloads (never a token).
+ *
+ * @example
+ * ```ts
+ * guard.on("revoke", ({ sessionId, reason }) => metrics.increment(`session.revoke.${reason}`));
+ * guard.on("store_error", ({ operation, error }) => log.error({ operation, err: error }));
+ * ```
+ */
 export interface SessionEvents {
   login: { sessionId: string; userId: string; rememberMe: boolean };
   refresh: { sessionId: string; userId: string };
@@ -67,7 +98,20 @@ export interface SessionEvents {
   store_error: { error: Error; operation: string; sessionId?: string; userId?: string };
 }
 
-/** Options of `sessionGuard()`. */
+/**
+ * Options of `sessionGuard()`; each is validated once, at construction.
+ *
+ * @example
+ * ```ts
+ * const options: SessionGuardOptions = {
+ *   store: new RedisStore({ url: process.env.REDIS_URL! }),
+ *   secret: process.env.SESSION_SECRET,
+ *   idleTimeout: "1d",
+ *   maxSessionsPerUser: 10,
+ * };
+ * const guard = sessionGuard(options);
+ * ```
+ */
 export interface SessionGuardOptions {
   /** Where sessions live. Default: a `MemoryStore`, with a one-time warning. */
   store?: Store;

@@ -10,7 +10,15 @@ import { resolveOptions } from "./config/resolve.js";
 import type { SessionGuardOptions } from "./options.js";
 import { SessionEngine } from "./sessions/engine.js";
 
-/** `sessionGuard` with its `fromEnv` companion. */
+/**
+ * `sessionGuard` with its `fromEnv` companion.
+ *
+ * @example
+ * ```ts
+ * const guard = sessionGuard.fromEnv(); // SESSION_SECRET, REDIS_URL, SESSION_IDLE_TIMEOUT, …
+ * const strict = sessionGuard.fromEnv(process.env, { maxSessionsPerUser: 1 });
+ * ```
+ */
 export interface SessionGuardFactory {
   (options: SessionGuardOptions): Guard;
   /**

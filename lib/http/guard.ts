@@ -16,10 +16,27 @@ import type { AccessClaims } from "../tokens/access.js";
 import { errorHandler, fail, failSafely } from "./respond.js";
 import { checkCsrf, findAccessToken } from "./transport.js";
 
-/** A listener of one guard event. */
+/**
+ * A listener of one guard event.
+ *
+ * @example
+ * ```ts
+ * const onReuse: SessionEventListener<"reuse_detected"> = ({ sessionId, userId }) => audit.warn({ sessionId, userId });
+ * guard.on("reuse_detected", onReuse);
+ * ```
+ */
 export type SessionEventListener<E extends keyof SessionEvents> = (payload: SessionEvents[E]) => void;
 
-/** The guard: an Express middleware with the session API attached. */
+/**
+ * The guard: an Express middleware that requires a live session, with the session API attached.
+ *
+ * @example
+ * ```ts
+ * app.get("/me", guard, (req, res) => res.json({ user: req.session.userId }));
+ * app.get("/feed", guard.optional, (req, res) => res.json({ personal: req.session !== undefined }));
+ * app.use(guard.errorHandler);
+ * ```
+ */
 export interface Guard extends RequestHandler {
   /** Same check, but a request without a token passes with no session. */
   readonly optional: RequestHandler;

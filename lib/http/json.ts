@@ -9,7 +9,14 @@
 import { toInfo, type SessionInfo } from "../sessions/info.js";
 import type { IssuedTokens } from "../sessions/issue.js";
 
-/** A session as the routes send it (snake_case, ISO-8601 times). */
+/**
+ * A session as the routes send it (snake_case, ISO-8601 times).
+ *
+ * @example
+ * ```ts
+ * const { sessions } = (await (await fetch("/auth/sessions", { headers })).json()) as { sessions: SessionInfoJson[] };
+ * ```
+ */
 export interface SessionInfoJson {
   id: string;
   current: boolean;
@@ -22,7 +29,15 @@ export interface SessionInfoJson {
   user_agent: string | null;
 }
 
-/** The token set (OAuth 2.0 response style) that login and refresh return. */
+/**
+ * The token set (OAuth 2.0 response style) that login and refresh return.
+ *
+ * @example
+ * ```ts
+ * const tokens: TokenSet = await guard.sessions.create(userId);
+ * res.set("Cache-Control", "no-store").json(tokens);
+ * ```
+ */
 export interface TokenSet {
   access_token: string;
   token_type: "Bearer";

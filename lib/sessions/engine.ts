@@ -32,7 +32,14 @@ import {
 import { logoutWithRefreshToken, rotateRefreshToken, type ClientInfo, type RefreshFlowContext } from "./refresh-flow.js";
 import { storeCaller, type StoreCaller } from "./store-call.js";
 
-/** Options of a new session. */
+/**
+ * Options of a new session (`guard.sessions.create`).
+ *
+ * @example
+ * ```ts
+ * await guard.sessions.create(user.id, { rememberMe: true, claims: { role: "admin" }, ip: req.ip, userAgent: req.get("user-agent") });
+ * ```
+ */
 export interface CreateSessionOptions {
   /** Ask for a remember-me session (its longer deadlines); ignored when `allowRememberMe` is false. */
   rememberMe?: boolean;

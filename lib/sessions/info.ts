@@ -6,7 +6,15 @@
  */
 import { deadlineOf, type SessionRecord } from "../stores/store.js";
 
-/** A session as the API shows it (camelCase, `Date`s). */
+/**
+ * A session as the API shows it (camelCase, `Date`s).
+ *
+ * @example
+ * ```ts
+ * const sessions: SessionInfo[] = await guard.sessions.list(userId);
+ * const stale = sessions.filter((s) => Date.now() - s.lastUsedAt.getTime() > 7 * 86_400_000);
+ * ```
+ */
 export interface SessionInfo {
   id: string;
   userId: string;

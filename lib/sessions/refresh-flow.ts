@@ -14,7 +14,14 @@ import { issueTokens, type IssuedTokens } from "./issue.js";
 import { clip, MAX_IP_LENGTH, MAX_USER_AGENT_LENGTH, SESSION_ID } from "./limits.js";
 import type { StoreCaller } from "./store-call.js";
 
-/** Client details recorded on refresh. */
+/**
+ * Client details recorded on refresh (shown in session lists).
+ *
+ * @example
+ * ```ts
+ * await guard.sessions.refresh(refreshToken, { ip: req.ip, userAgent: req.get("user-agent") });
+ * ```
+ */
 export interface ClientInfo {
   ip?: string;
   userAgent?: string;

@@ -23,7 +23,14 @@ interface Entry {
   rotatedAt: number;
 }
 
-/** Options of {@link MemoryStore}. */
+/**
+ * Options of {@link MemoryStore}.
+ *
+ * @example
+ * ```ts
+ * new MemoryStore({ sweepInterval: 0 }); // tests: no timer, dead sessions go when touched
+ * ```
+ */
 export interface MemoryStoreOptions {
   /**
    * How often dead sessions are swept, in milliseconds, against the real

@@ -21,7 +21,14 @@
  * @module
  */
 
-/** A session as the store keeps it. Times are epoch milliseconds. */
+/**
+ * A session as the store keeps it. Times are epoch milliseconds; text fields are `""` when absent.
+ *
+ * @example
+ * ```ts
+ * const alive = (r: SessionRecord, now: number) => { const d = deadlineOf(r); return d === null || now < d; };
+ * ```
+ */
 export interface SessionRecord {
   /** Session id (`sid`), base64url, at least 128 random bits. */
   id: string;
@@ -51,7 +58,14 @@ export interface SessionRecord {
  * let anyone refresh.
  */
 
-/** What `create` is given. */
+/**
+ * What {@link Store.create} is given.
+ *
+ * @example
+ * ```ts
+ * async create({ record, refreshHash, maxSessions, now }: CreateInput): Promise<string[]> { … }
+ * ```
+ */
 export interface CreateInput {
   record: SessionRecord;
   /** Digest of the generation-0 refresh token. */
@@ -61,7 +75,14 @@ export interface CreateInput {
   now: number;
 }
 
-/** What `rotate` is given: the presented refresh token, already digested. */
+/**
+ * What {@link Store.rotate} is given: the presented refresh token, already digested (its MAC was verified).
+ *
+ * @example
+ * ```ts
+ * async rotate({ userId, sessionId, generation, presentedHash, successorHash, now, reuseWindow }: RotateInput) { … }
+ * ```
+ */
 export interface RotateInput {
   userId: string;
   sessionId: string;
@@ -79,7 +100,7 @@ export interface RotateInput {
 }
 
 /**
- * Outcome of `rotate`:
+ * Outcome of {@link Store.rotate}:
  * - `rotated`: the presented token was current; the successor is now current
  *   (generation + 1), `lastUsedAt` moved to `now`, `ip`/`userAgent` updated.
  * - `repeated`: the presented token is the one spent last (generation =
@@ -95,6 +116,12 @@ export interface RotateInput {
  *   concurrently.
  * - `invalid`: no live session, wrong digest, or a future generation.
  *   Nothing changes.
+ *
+ * @example
+ * ```ts
+ * const result = await store.rotate(input);
+ * if (result.status === "reused") alertSecurityTeam(input.userId);
+ * ```
  */
 export type RotateResult = { status: "rotated" | "repeated" | "reused"; record: SessionRecord } | { status: "invalid" };
 
@@ -103,10 +130,23 @@ export type RotateResult = { status: "rotated" | "repeated" | "reused"; record: 
  * spent last inside the window: the session is deleted), `reused` (a spent
  * token, judged as `rotate` judges it: the session is deleted too), or
  * `invalid` (nothing matched; nothing changes).
+ *
+ * @example
+ * ```ts
+ * const outcome: RefreshLogoutResult = await store.revokeByRefresh(userId, sid, generation, digest, now, 10_000);
+ * ```
  */
 export type RefreshLogoutResult = "ended" | "reused" | "invalid";
 
-/** The store contract. Every method is atomic and returns a promise. */
+/**
+ * The store contract. Every method is atomic and returns a promise; `session-guard` ships `RedisStore` and `MemoryStore`, and another store passes if it keeps every rule below.
+ *
+ * @example
+ * ```ts
+ * class MyStore implements Store { create, check, rotate, revokeByRefresh, get, list, revoke, revokeAll, close }
+ * const guard = sessionGuard({ store: new MyStore(), secret });
+ * ```
+ */
 export interface Store {
   /**
    * Stores a new session and its refresh state, adds it to the user's index,
