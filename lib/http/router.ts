@@ -15,7 +15,17 @@ import { guardInternals, type Guard, type GuardInternals } from "./guard.js";
 import { failSafely } from "./respond.js";
 import { checkCsrf, clearTokenCookies, cookieValue, setTokenCookies, usesCookies } from "./transport.js";
 
-/** What `authenticate` returns for valid credentials. */
+/**
+ * What `authenticate` returns for valid credentials.
+ *
+ * @example
+ * ```ts
+ * const authenticate = async (req: Request): Promise<AuthenticateResult | null> => {
+ *   const user = await users.check(req.body.email, req.body.password);
+ *   return user ? { userId: user.id, claims: { role: user.role }, data: { plan: "pro" } } : null;
+ * };
+ * ```
+ */
 export interface AuthenticateResult {
   userId: string;
   /** Custom claims for the access tokens of this session. */
@@ -24,10 +34,32 @@ export interface AuthenticateResult {
   data?: unknown;
 }
 
-/** The route names that can be renamed or switched off. */
+/**
+ * The route names that can be renamed or switched off.
+ *
+ * @example
+ * ```ts
+ * const off: RouteName[] = ["logoutAll", "revokeSession"];
+ * createSessionRouter(guard, { authenticate, routes: Object.fromEntries(off.map((name) => [name, false])) });
+ * ```
+ */
 export type RouteName = "login" | "refresh" | "logout" | "logoutAll" | "sessions" | "revokeSession";
 
-/** Options of {@link createSessionRouter}. */
+/**
+ * Options of {@link createSessionRouter}.
+ *
+ * @example
+ * ```ts
+ * const options: SessionRouterOptions = {
+ *   authenticate: async (req) => {
+ *     const user = await users.check(req.body.email, req.body.password);
+ *     return user ? { userId: user.id } : null;
+ *   },
+ *   routes: { login: "/signin", logoutAll: false },
+ * };
+ * app.use("/auth", createSessionRouter(guard, options));
+ * ```
+ */
 export interface SessionRouterOptions {
   /** The app's credential check; `null` means the credentials are wrong. */
   authenticate: (req: Request) => Promise<AuthenticateResult | null> | AuthenticateResult | null;

@@ -9,7 +9,7 @@
  * @module
  */
 import { indexKey, sessionKey, userKeyBase } from "./keys.js";
-import { checkEvictionPolicy, connectToUrl, firstReady, warnAboutClient, type Client } from "./redis/client.js";
+import { checkEvictionPolicy, createClient, firstReady, warnAboutClient, type RedisClient } from "./redis/client.js";
 import { pack, storedDigest, unpack, unpackChecked } from "./redis/record-codec.js";
 import { runScript, SCRIPTS, type Script, type ScriptArgs, type ScriptClient } from "./redis/scripts.js";
 import type { CreateInput, RefreshLogoutResult, RotateInput, RotateResult, SessionRecord, Store } from "./store.js";
@@ -19,7 +19,7 @@ import type { CreateInput, RefreshLogoutResult, RotateInput, RotateResult, Sessi
  *
  * @example
  * ```ts
- * import Redis from "ioredis";
+ * import { Redis } from "ioredis";
  * // Your own client (never closed by the store); auto-pipelining for a
  * // standalone client only, never for a Cluster:
  * new RedisStore({ client: new Redis(url, { enableOfflineQueue: false, commandTimeout: 1000, enableAutoPipelining: true }) });
@@ -33,12 +33,12 @@ export interface RedisStoreOptions {
    * reconfigures it; it warns once when its options can hang a request
    * (offline queue on, no `commandTimeout`).
    */
-  client?: Client;
+  client?: RedisClient;
   /**
    * A Redis URL (`redis://…`, `rediss://…`): the store creates its own
    * client with settings that cannot hang a request (no offline queue, a
    * command timeout, bounded retries) and closes it in `close()`. Needs the
-   * `ioredis` package installed.
+   * `ioredis` package installed: the constructor throws when it is not.
    */
   url?: string;
   /** Prefix of every key. Default `"sg:"`. Must not contain `{` or `}`. */
@@ -70,7 +70,7 @@ const POLICY_CHECK_SENDS = 3;
  *
  * @example
  * ```ts
- * import Redis from "ioredis";
+ * import { Redis } from "ioredis";
  * import { sessionGuard, RedisStore } from "session-guard";
  *
  * const redis = new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false, commandTimeout: 1000, enableAutoPipelining: true });
@@ -80,10 +80,8 @@ const POLICY_CHECK_SENDS = 3;
  */
 export class RedisStore implements Store {
   readonly #prefix: string;
-  /** The client once known: at once when given, after the import when made from `url`. */
-  #client: Client | undefined;
-  /** Resolves to the client made from `url` (undefined when one was given). */
-  readonly #pending: Promise<Client> | undefined;
+  readonly #client: RedisClient;
+  /** Whether the store made the client from `url` (and so closes it). */
   readonly #owned: boolean;
   readonly #commandTimeout: number;
   /** Whether the maxmemory-policy check is to be sent beside the next command. */
@@ -131,47 +129,30 @@ export class RedisStore implements Store {
     this.#prefix = prefix;
     this.#commandTimeout = commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
     this.#policyCheckDue = true;
+    this.#owned = client === undefined;
     if (client !== undefined) {
       this.#client = client;
-      this.#owned = false;
-      this.#pending = undefined;
       warnAboutClient(client);
     } else {
-      this.#owned = true;
-      this.#pending = this.#connect(url!);
-      // Failures surface on the first command; never as an unhandled rejection.
-      this.#pending.catch(() => {});
+      this.#client = createClient(url!, this.#commandTimeout);
     }
   }
 
-  async #connect(url: string): Promise<Client> {
-    const client = await connectToUrl(url, this.#commandTimeout);
-    if (this.#closed) {
-      client.disconnect();
-      throw new Error("RedisStore is closed");
-    }
-    this.#client = client;
-    return client;
-  }
-
-  /** The client, once ready to take a command (for the owned one: connected, or given up after the command timeout). */
-  async #await(): Promise<Client> {
-    const client = await this.#pending!;
-    if (client.status !== "ready" && !this.#closed) await firstReady(client, this.#commandTimeout);
-    return client;
-  }
-
-  /** Runs one script on the client, once there is one that can take it. */
+  /**
+   * Runs one script. A command for the store's own client while it still
+   * connects waits for it (at most the command timeout), since that client
+   * has no offline queue to hold it.
+   */
   #run(script: Script, args: ScriptArgs, raw = false): Promise<unknown> {
     const client = this.#client;
-    if (client === undefined || (this.#owned && client.status !== "ready")) {
-      if (this.#pending === undefined) return Promise.reject(new Error("RedisStore is closed"));
-      return this.#await().then((c) => this.#send(c, script, args, raw));
+    if (this.#owned && client.status !== "ready") {
+      if (this.#closed) return Promise.reject(new Error("RedisStore is closed"));
+      return firstReady(client, this.#commandTimeout).then(() => this.#send(client, script, args, raw));
     }
     return this.#send(client, script, args, raw);
   }
 
-  #send(client: Client, script: Script, args: ScriptArgs, raw: boolean): Promise<unknown> {
+  #send(client: RedisClient, script: Script, args: ScriptArgs, raw: boolean): Promise<unknown> {
     if (this.#policyCheckDue) this.#checkPolicy(client);
     return runScript(client as unknown as ScriptClient, script, args, raw);
   }
@@ -182,7 +163,7 @@ export class RedisStore implements Store {
    * it, even with an error; a send that failed on the connection is retried
    * with a later command, at most {@link POLICY_CHECK_SENDS} sends in all.
    */
-  #checkPolicy(client: Client): void {
+  #checkPolicy(client: RedisClient): void {
     this.#policyCheckDue = false;
     void checkEvictionPolicy(client, this).then((answered) => {
       if (!answered && ++this.#policyCheckFailures < POLICY_CHECK_SENDS) this.#policyCheckDue = true;
@@ -284,12 +265,7 @@ export class RedisStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     if (!this.#owned) return;
-    let client: Client;
-    try {
-      client = await this.#pending!;
-    } catch {
-      return;
-    }
+    const client = this.#client;
     if (client.status === "end") return;
     try {
       if (client.status === "ready") {

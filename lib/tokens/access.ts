@@ -17,7 +17,20 @@ export const MAX_ACCESS_TOKEN_LENGTH = 8192;
 /** Claims the library sets itself; custom claims cannot override them. */
 export const RESERVED_CLAIMS = new Set(["sub", "sid", "jti", "iat", "exp", "nbf", "iss", "aud"]);
 
-/** The verified payload of an access token. */
+/**
+ * The verified payload of an access token: the library's own claims
+ * (`sub` user, `sid` session, `jti`, `iat`, `exp`) beside the custom claims
+ * given at login.
+ *
+ * @example
+ * ```ts
+ * app.get("/admin", guard, (req, res) => {
+ *   const claims: AccessClaims = req.session.claims;
+ *   if (claims.role !== "admin") return res.status(403).json({ error: "forbidden" });
+ *   res.json({ user: claims.sub, session: claims.sid, expires: new Date(claims.exp * 1000) });
+ * });
+ * ```
+ */
 export interface AccessClaims {
   sub: string;
   sid: string;

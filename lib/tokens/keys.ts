@@ -6,18 +6,52 @@
  * @module
  */
 import { createPrivateKey, createPublicKey, createSecretKey, hkdfSync, KeyObject } from "node:crypto";
-import type { Algorithm } from "jsonwebtoken";
 import { describe } from "../duration.js";
 
-/** Algorithms session-guard signs and verifies with. Never `none`. */
-export const ALGORITHMS = ["HS256", "HS384", "HS512", "RS256", "PS256", "ES256", "ES384", "ES512"] as const;
-/** One of {@link ALGORITHMS}. */
-export type JwtAlgorithm = (typeof ALGORITHMS)[number];
+/**
+ * A JWT algorithm session-guard signs and verifies with: HMAC (`HS*`), RSA
+ * (`RS256`, `PS256`) or ECDSA (`ES*`). Never `none`.
+ *
+ * @example
+ * ```ts
+ * const algorithm: JwtAlgorithm = "ES256";
+ * sessionGuard({ store, jwt: { algorithm, privateKey: process.env.JWT_PRIVATE_KEY!, keyId: "2026-12" } });
+ * ```
+ */
+export type JwtAlgorithm = "HS256" | "HS384" | "HS512" | "RS256" | "PS256" | "ES256" | "ES384" | "ES512";
 
-/** Key material: a PEM/secret string, a Buffer, or a `KeyObject`. */
+/** Every {@link JwtAlgorithm}, for validating options. */
+export const ALGORITHMS: readonly JwtAlgorithm[] = ["HS256", "HS384", "HS512", "RS256", "PS256", "ES256", "ES384", "ES512"];
+
+/**
+ * Key material: a PEM/secret string, a Buffer, or a `KeyObject`.
+ *
+ * @example
+ * ```ts
+ * import { createPrivateKey } from "node:crypto";
+ * const privateKey: KeyInput = createPrivateKey(process.env.JWT_PRIVATE_KEY!);
+ * sessionGuard({ store, jwt: { algorithm: "ES256", privateKey } });
+ * ```
+ */
 export type KeyInput = string | Buffer | KeyObject;
 
-/** A retired (or extra) key that still verifies tokens carrying its `kid`. */
+/**
+ * A retired (or extra) key that still verifies tokens carrying its `kid`.
+ *
+ * @example
+ * ```ts
+ * // Rotating keys: sign with the new one, accept the old one until its tokens have expired.
+ * sessionGuard({
+ *   store,
+ *   jwt: {
+ *     algorithm: "ES256",
+ *     privateKey: process.env.JWT_KEY_2026_12!,
+ *     keyId: "2026-12",
+ *     verifyKeys: [{ kid: "2026-06", key: process.env.JWT_PUBLIC_KEY_2026_06!, algorithm: "ES256" }],
+ *   },
+ * });
+ * ```
+ */
 export interface VerifyKey {
   kid: string;
   /** HMAC secret (≥ 32 bytes) for HS algorithms, a public key otherwise. */
@@ -28,7 +62,7 @@ export interface VerifyKey {
 /** A key with its pinned algorithm. */
 export interface PinnedKey {
   key: KeyObject;
-  algorithms: [Algorithm];
+  algorithms: [JwtAlgorithm];
 }
 
 /** The resolved keys: one to sign with, a lookup to verify with. */

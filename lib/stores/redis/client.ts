@@ -1,17 +1,43 @@
 /**
- * The Redis client side of the store: the client it makes from a URL (with
- * settings that cannot hang a request), waiting for it to connect, and the
- * warnings about settings of a client it was given (offline queue, no
- * command timeout, auto-pipelining on a Cluster) or of Redis itself
- * (`maxmemory-policy`).
+ * The Redis client side of the store: the client type it accepts, the
+ * client it makes from a URL (with settings that cannot hang a request),
+ * waiting for it to connect, and the warnings about settings of a client it
+ * was given (offline queue, no command timeout, auto-pipelining on a
+ * Cluster) or of Redis itself (`maxmemory-policy`).
  *
  * @module
  */
-import type { Cluster, Redis } from "ioredis";
+import { createRequire } from "node:module";
 import { warnOnce } from "../../warnings.js";
 
-/** Either ioredis client type, reduced to what the store calls. */
-export type Client = Redis | Cluster;
+/**
+ * What {@link RedisStore} needs of a Redis client. An ioredis `Redis` or
+ * `Cluster` fits; the type is declared here so that the package's types
+ * never depend on ioredis, which projects using only `MemoryStore` do not
+ * install.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis";
+ * const client: RedisClient = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { enableOfflineQueue: false });
+ * ```
+ */
+export interface RedisClient {
+  /** ioredis' connection state: `"ready"` once commands go out. */
+  readonly status: string;
+  /** The options the client was made with (read for the warnings). */
+  readonly options?: object;
+  /** `true` on an ioredis `Cluster`. */
+  readonly isCluster?: boolean;
+  evalsha(sha1: string, numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+  eval(script: string, numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+  config(subcommand: "GET", parameter: string): Promise<unknown>;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+  on(event: "ready" | "end" | "error", listener: (...args: unknown[]) => void): unknown;
+  once(event: "ready" | "end" | "error", listener: (...args: unknown[]) => void): unknown;
+  off(event: "ready" | "end" | "error", listener: (...args: unknown[]) => void): unknown;
+}
 
 /** Settings of the client made from a URL, besides its `commandTimeout`. */
 const OWNED_CLIENT_SETTINGS = {
@@ -24,11 +50,39 @@ const OWNED_CLIENT_SETTINGS = {
   lazyConnect: false,
 } as const;
 
-/** Makes the store's own client for `url`. */
-export async function connectToUrl(url: string, commandTimeout: number): Promise<Client> {
-  const mod = (await import("ioredis")) as unknown as { Redis?: typeof Redis; default?: typeof Redis };
+type RedisConstructor = new (url: string, options: Record<string, unknown>) => RedisClient;
+
+/**
+ * `require` from this package's own location, so ioredis is found where
+ * the app installed it, at construction rather than at the first request.
+ * TypeScript refuses this module's URL in CommonJS output, so the CommonJS
+ * build swaps it for `__filename` (see `scripts/mark-cjs.mjs`).
+ */
+// eslint-disable-next-line @typescript-eslint/ban-ts-comment -- the one expression the CommonJS build rewrites
+// @ts-ignore
+const requireHere = createRequire(import.meta.url);
+
+/** The ioredis `Redis` class, or a `TypeError` that says what to install. */
+function ioredisClass(): RedisConstructor {
+  let mod: { Redis?: unknown; default?: unknown };
+  try {
+    mod = requireHere("ioredis") as typeof mod;
+  } catch (err) {
+    const missing = (err as { code?: string }).code === "MODULE_NOT_FOUND" && String((err as Error).message).includes("'ioredis'");
+    if (!missing) throw err;
+    throw new TypeError(
+      "RedisStore: `url` needs the ioredis package, which is not installed. Run `npm install ioredis`, or give a `client`, or use MemoryStore.",
+      { cause: err },
+    );
+  }
   const RedisClass = mod.Redis ?? mod.default;
-  if (typeof RedisClass !== "function") throw new Error("RedisStore: the ioredis package does not export a Redis client");
+  if (typeof RedisClass !== "function") throw new TypeError("RedisStore: the installed ioredis package does not export a Redis client");
+  return RedisClass as RedisConstructor;
+}
+
+/** Makes the store's own client for `url` (connecting in the background); throws when ioredis is not installed. */
+export function createClient(url: string, commandTimeout: number): RedisClient {
+  const RedisClass = ioredisClass();
   const client = new RedisClass(url, { ...OWNED_CLIENT_SETTINGS, commandTimeout });
   // The client's own error events (reconnect attempts) must not crash the
   // process; the failures reach callers as rejected commands.
@@ -37,7 +91,7 @@ export async function connectToUrl(url: string, commandTimeout: number): Promise
 }
 
 /** Waits until a client that has not connected yet is ready, or `ms` passed, or it ended. */
-export function firstReady(client: Client, ms: number): Promise<void> {
+export function firstReady(client: RedisClient, ms: number): Promise<void> {
   if (client.status !== "wait" && client.status !== "connecting" && client.status !== "connect") return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
@@ -53,7 +107,7 @@ export function firstReady(client: Client, ms: number): Promise<void> {
 }
 
 /** Warns (once per client) about settings of a given client that can hang a request. */
-export function warnAboutClient(client: Client): void {
+export function warnAboutClient(client: RedisClient): void {
   const cluster = (client as { isCluster?: boolean }).isCluster === true;
   const options = (client.options ?? {}) as {
     enableOfflineQueue?: boolean;
@@ -99,10 +153,10 @@ export function warnAboutClient(client: Client): void {
  * answer (the client was not ready, the connection dropped, a timeout), so
  * it can be sent again.
  */
-export function checkEvictionPolicy(client: Client, scope: object): Promise<boolean> {
+export function checkEvictionPolicy(client: RedisClient, scope: object): Promise<boolean> {
   let pending: Promise<unknown>;
   try {
-    pending = (client as Redis).config("GET", "maxmemory-policy");
+    pending = client.config("GET", "maxmemory-policy");
   } catch {
     return Promise.resolve(false);
   }
