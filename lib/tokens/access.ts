@@ -112,6 +112,10 @@ export function verifyAccessToken(config: AccessTokenConfig, token: string, now:
   }
   const header = decoded.header;
   if (header.kid !== undefined && config.keys.byKid.size === 0) throw invalid("unknown kid");
+  // `crit` lists header extensions the verifier must understand (RFC 7515
+  // §4.1.11); we understand none, so any `crit`, even an empty or malformed
+  // one, refuses the token.
+  if ((header as { crit?: unknown }).crit !== undefined) throw invalid("crit");
   const typ = header.typ;
   if (typeof typ !== "string" || !ACCESS_TOKEN_TYPES.has(typ.toLowerCase())) throw invalid("typ");
   const claims = decoded.payload as Record<string, unknown>;

@@ -176,6 +176,22 @@ describe("access token checks", () => {
       code: "token_invalid",
       noRoundTrip: true,
     },
+    // crit (RFC 7515 §4.1.11): no extension is understood, so any crit is refused.
+    ...(
+      [
+        ["crit naming an extension", { ...HEADER, crit: ["x-policy"], "x-policy": "strict" }],
+        ["crit b64 (RFC 7797, not supported)", { ...HEADER, crit: ["b64"], b64: true }],
+        ["an empty crit", { ...HEADER, crit: [] }],
+        ["a crit that is a string", { ...HEADER, crit: "exp" }],
+        ["a crit that is null", { ...HEADER, crit: null }],
+      ] as const
+    ).map(([name, header]) => ({
+      name,
+      header: () => `Bearer ${sign(claims, header)}`,
+      status: 401,
+      code: "token_invalid",
+      noRoundTrip: true,
+    })),
     {
       name: "an unknown kid",
       header: () => `Bearer ${sign(claims, { ...HEADER, kid: "k9" })}`,
