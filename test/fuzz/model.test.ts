@@ -15,7 +15,7 @@ import type { Store } from "../../lib/index.js";
 import { MemoryStore } from "../../lib/index.js";
 import { buildApp, PASSWORD, redisFixture, SECRET, type RedisFixture, type TestApp } from "../http/app.js";
 import { DAY, HOUR, MINUTE, SECOND } from "../support/clock.js";
-import { fuzzParameters, fuzzTimeout, LONG_RUN } from "./settings.js";
+import { COMMANDS_REPLAY_PATH, fuzzParameters, fuzzTimeout, LONG_RUN } from "./settings.js";
 
 const IDLE = HOUR;
 const ABSOLUTE = 4 * HOUR;
@@ -194,63 +194,64 @@ class Me implements Command {
   toString = () => `me(#${this.k})`;
 }
 
-class Refresh implements Command {
+/** A step that sends a session's refresh token `back` generations old to `path`; `expect` predicts the rest for a live session. */
+abstract class RefreshTokenStep implements Command {
   constructor(
     readonly k: number,
     readonly back: number,
   ) {}
+  abstract readonly path: string;
+  abstract expect(m: Model, s: ModelSession, res: request.Response, generation: number, current: number): Event[];
   check = hasSessions;
   run = (m: Model, r: Real) =>
     step(m, r, async () => {
       const s = pick(m, this.k);
       const { token, generation, current } = refreshTokenOf(s, this.back);
-      const res = await request(r.t.app).post("/auth/refresh").send({ refresh_token: token });
-      const about = { sessionId: s.id, userId: s.user };
+      const res = await request(r.t.app).post(this.path).send({ refresh_token: token });
       if (!alive(m, s)) return (expectRefused(res, 401, "refresh_token_invalid"), []);
-      if (generation === current) {
-        expect(res.status).to.equal(200);
-        s.refresh.push(res.body.refresh_token);
-        s.rotatedAt = m.now;
-        s.lastUsedAt = m.now;
-        takeAccess(m, s, res.body.access_token);
-        return [{ event: "refresh", payload: about }];
-      }
-      if (withinWindow(m, s, generation, current)) {
-        // A retry of the last rotation: the same successor, a fresh access token, nothing stored changes.
-        expect(res.status).to.equal(200);
-        expect(res.body.refresh_token).to.equal(s.refresh[current]);
-        takeAccess(m, s, res.body.access_token);
-        return [];
-      }
-      expectRefused(res, 401, "refresh_token_reused");
-      s.ended = true;
-      return [{ event: "reuse_detected", payload: about }];
+      return this.expect(m, s, res, generation, current);
     });
-  toString = () => `refresh(#${this.k}, ${this.back} back)`;
 }
 
-class LogoutByRefresh implements Command {
-  constructor(
-    readonly k: number,
-    readonly back: number,
-  ) {}
-  check = hasSessions;
-  run = (m: Model, r: Real) =>
-    step(m, r, async () => {
-      const s = pick(m, this.k);
-      const { token, generation, current } = refreshTokenOf(s, this.back);
-      const res = await request(r.t.app).post("/auth/logout").send({ refresh_token: token });
-      const about = { sessionId: s.id, userId: s.user };
-      if (!alive(m, s)) return (expectRefused(res, 401, "refresh_token_invalid"), []);
-      s.ended = true;
-      if (generation === current || withinWindow(m, s, generation, current)) {
-        expect(res.status).to.equal(204);
-        return [{ event: "logout", payload: about }];
-      }
-      expectRefused(res, 401, "refresh_token_reused");
-      return [{ event: "reuse_detected", payload: about }];
-    });
-  toString = () => `logout by refresh token(#${this.k}, ${this.back} back)`;
+class Refresh extends RefreshTokenStep {
+  readonly path = "/auth/refresh";
+  expect(m: Model, s: ModelSession, res: request.Response, generation: number, current: number): Event[] {
+    const about = { sessionId: s.id, userId: s.user };
+    if (generation === current) {
+      expect(res.status).to.equal(200);
+      s.refresh.push(res.body.refresh_token);
+      s.rotatedAt = m.now;
+      s.lastUsedAt = m.now;
+      takeAccess(m, s, res.body.access_token);
+      return [{ event: "refresh", payload: about }];
+    }
+    if (withinWindow(m, s, generation, current)) {
+      // A retry of the last rotation: the same successor, a fresh access token, nothing stored changes.
+      expect(res.status).to.equal(200);
+      expect(res.body.refresh_token).to.equal(s.refresh[current]);
+      takeAccess(m, s, res.body.access_token);
+      return [];
+    }
+    expectRefused(res, 401, "refresh_token_reused");
+    s.ended = true;
+    return [{ event: "reuse_detected", payload: about }];
+  }
+  override toString = () => `refresh(#${this.k}, ${this.back} back)`;
+}
+
+class LogoutByRefresh extends RefreshTokenStep {
+  readonly path = "/auth/logout";
+  expect(m: Model, s: ModelSession, res: request.Response, generation: number, current: number): Event[] {
+    const about = { sessionId: s.id, userId: s.user };
+    s.ended = true;
+    if (generation === current || withinWindow(m, s, generation, current)) {
+      expect(res.status).to.equal(204);
+      return [{ event: "logout", payload: about }];
+    }
+    expectRefused(res, 401, "refresh_token_reused");
+    return [{ event: "reuse_detected", payload: about }];
+  }
+  override toString = () => `logout by refresh token(#${this.k}, ${this.back} back)`;
 }
 
 class Logout implements Command {
@@ -339,7 +340,7 @@ const commands = fc.commands(
     fc.tuple(session, session).map(([k, target]) => new RevokeById(k, target)),
     fc.constantFrom(...ADVANCES).map((ms) => new Advance(ms)),
   ],
-  { maxCommands: LONG_RUN ? 80 : 40, size: "max" },
+  { maxCommands: LONG_RUN ? 80 : 40, size: "max", replayPath: COMMANDS_REPLAY_PATH },
 );
 
 interface StoreRow {
@@ -392,7 +393,7 @@ describe("fuzz: sessions against a model", function () {
             const model: Model = { now: t.clock.now(), sessions: [] };
             await fc.asyncModelRun(() => ({ model, real: { t, users } }), cmds);
           }),
-          fuzzParameters(`model on ${row.name}`, 25),
+          fuzzParameters(this.test!.fullTitle(), 25),
         );
       } finally {
         await close();

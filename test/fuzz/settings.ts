@@ -19,6 +19,9 @@ export const CI_SEED = 20261202;
 const minutes = process.env.FUZZ_MINUTES === undefined ? undefined : Number(process.env.FUZZ_MINUTES);
 if (minutes !== undefined && !(minutes > 0)) throw new Error(`FUZZ_MINUTES must be a positive number (got ${process.env.FUZZ_MINUTES})`);
 
+/** fast-check's replay path of a command sequence, for `fc.commands` (printed with a failure). */
+export const COMMANDS_REPLAY_PATH = process.env.FUZZ_COMMANDS_PATH;
+
 /** True under `npm run fuzz`. */
 export const LONG_RUN = minutes !== undefined;
 
@@ -27,7 +30,11 @@ export function fuzzTimeout(ciMs: number): number {
   return LONG_RUN ? minutes! * 60_000 + 10 * 60_000 : ciMs;
 }
 
-/** fast-check parameters for one property; `ciRuns` is the bounded number of runs under `npm test`. */
+/**
+ * fast-check parameters for one property; `name` is its mocha test's full
+ * title (the replay command greps for it), `ciRuns` the bounded number of
+ * runs under `npm test`.
+ */
 export function fuzzParameters<T>(name: string, ciRuns: number): fc.Parameters<T> {
   const seed =
     process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : LONG_RUN ? (Date.now() ^ (Math.random() * 2 ** 31)) | 0 : CI_SEED;
@@ -44,7 +51,11 @@ export function fuzzParameters<T>(name: string, ciRuns: number): fc.Parameters<T
         if (LONG_RUN) console.log(`      fuzz ${name}: ${details.numRuns} runs, no failure`);
         return;
       }
-      const replay = `FUZZ_SEED=${details.seed} FUZZ_PATH=${details.counterexamplePath ?? ""} npm run fuzz`;
+      const grep = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/"/g, '\\"');
+      // A command sequence replays only with its own replay path as well (see COMMANDS_REPLAY_PATH).
+      const commandsPath = /replayPath="([^"]+)"/.exec(String(details.counterexample))?.[1];
+      const env = `FUZZ_SEED=${details.seed} FUZZ_PATH=${details.counterexamplePath ?? ""}${commandsPath ? ` FUZZ_COMMANDS_PATH=${commandsPath}` : ""}`;
+      const replay = `${env} npm run fuzz -- --grep "${grep}"`;
       const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
       throw new Error(`${fc.defaultReportMessage(details) ?? "property failed"}\n\nFailure: ${cause}\n\nReplay with: ${replay}`);
     },

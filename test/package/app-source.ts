@@ -7,12 +7,15 @@ export type AppFlavour = "esm" | "cjs" | "typescript";
 
 const IMPORTS: Record<AppFlavour, string> = {
   esm: `import express from "express";
-import { createSessionRouter, MemoryStore, RedisStore, sessionGuard } from "session-guard";`,
+import { createSessionRouter, MemoryStore, RedisStore, sessionGuard } from "session-guard";
+import { describeStoreContract } from "session-guard/testing";`,
   cjs: `const express = require("express");
-const { createSessionRouter, MemoryStore, RedisStore, sessionGuard } = require("session-guard");`,
+const { createSessionRouter, MemoryStore, RedisStore, sessionGuard } = require("session-guard");
+const { describeStoreContract } = require("session-guard/testing");`,
   typescript: `import express from "express";
 import type { AddressInfo } from "node:net";
-import { createSessionRouter, MemoryStore, RedisStore, sessionGuard, type TokenSet } from "session-guard";`,
+import { createSessionRouter, MemoryStore, RedisStore, sessionGuard, type TokenSet } from "session-guard";
+import { describeStoreContract, type StoreContractOptions } from "session-guard/testing";`,
 };
 
 export function appSource(flavour: AppFlavour): string {
@@ -27,6 +30,17 @@ async function attempt(make${ts ? ": () => { close(): Promise<void> }" : ""})${t
   try {
     await make().close();
     return "constructed";
+  } catch (err) {
+    return String(err);
+  }
+}
+
+/** The contract suite loads; outside a test runner it asks for one. */
+function contractSuite()${ts ? ": string" : ""} {
+  const options${ts ? ": StoreContractOptions" : ""} = { name: "MemoryStore", open: async () => ({ store: new MemoryStore() }) };
+  try {
+    describeStoreContract(options);
+    return "registered";
   } catch (err) {
     return String(err);
   }
@@ -70,6 +84,7 @@ async function main()${ts ? ": Promise<void>" : ""} {
     me: { status: me.status, body: await me.json() },
     denied: { status: denied.status, code: deniedBody.error, wwwAuthenticate: denied.headers.has("www-authenticate") },
     urlStore: await attempt(() => new RedisStore({ url: "redis://127.0.0.1:1" })),
+    testing: contractSuite(),
     fromEnv: url ? "not tried" : await attempt(() => sessionGuard.fromEnv({ SESSION_SECRET: secret, REDIS_URL: "redis://127.0.0.1:1" })),
   };
   await new Promise((resolve) => server.close(resolve));

@@ -111,6 +111,10 @@ describe("the packed package", function () {
         "dist/cjs/index.js",
         "dist/cjs/index.d.ts",
         "dist/cjs/package.json",
+        "dist/esm/testing/index.js",
+        "dist/esm/testing/index.d.ts",
+        "dist/cjs/testing/index.js",
+        "dist/cjs/testing/index.d.ts",
       ]) {
         expect(paths.has(needed), needed).to.equal(true);
       }
@@ -183,6 +187,8 @@ describe("the packed package", function () {
         expect(report.me).to.deep.equal({ status: 200, body: { user: "user-1", role: "admin" } });
         expect(report.denied).to.deep.equal({ status: 401, code: "token_missing", wwwAuthenticate: true });
         expect(report.store).to.equal(kind.ioredis ? "RedisStore" : "MemoryStore");
+        // session-guard/testing resolves, and without a test runner's globals says to pass one.
+        expect(report.testing).to.match(/^TypeError: session-guard\/testing: no global describe, it, beforeEach, afterEach; pass `runner`/);
         if (kind.ioredis) {
           expect(report.urlStore).to.equal("constructed");
         } else {
