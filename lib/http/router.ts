@@ -13,7 +13,7 @@ import { toJson, toTokenSet, type TokenSet } from "./json.js";
 import { readJsonBody } from "./body.js";
 import { guardInternals, type Guard, type GuardInternals } from "./guard.js";
 import { failSafely } from "./respond.js";
-import { checkCsrf, clearTokenCookies, cookieValue, setTokenCookies, usesCookies } from "./transport.js";
+import { checkCsrf, clearTokenCookies, cookieValue, hasDuplicateCookie, passesCsrf, setTokenCookies, usesCookies } from "./transport.js";
 
 /**
  * What `authenticate` returns for valid credentials.
@@ -230,12 +230,14 @@ function routeHandlers(inner: GuardInternals, authenticate: SessionRouterOptions
 
     async refresh(req, res) {
       const body = await readJsonBody(req);
-      const token = refreshTokenOf(req, body);
-      if (token === undefined) throw new SessionError("invalid_request", "Send `refresh_token` in the body.");
       try {
+        const token = refreshTokenOf(req, body);
+        if (token === undefined) throw new SessionError("invalid_request", "Send `refresh_token` in the body.");
         sendTokens(req, res, toTokenSet(await manager.refresh(token, { ip: req.ip, userAgent: req.get("user-agent") })));
       } catch (err) {
-        if (cookies && err instanceof SessionError && err.code.startsWith("refresh_token")) clearTokenCookies(res, config, mountPath(req));
+        // A dead refresh cookie (or a tossed second one) is dropped, but only for a request that passes the CSRF rule.
+        const dead = err instanceof SessionError && (err.code.startsWith("refresh_token") || hasDuplicateCookie(req, config));
+        if (cookies && dead && passesCsrf(req, config)) clearTokenCookies(res, config, mountPath(req), req);
         throw err;
       }
     },
@@ -245,11 +247,14 @@ function routeHandlers(inner: GuardInternals, authenticate: SessionRouterOptions
         await endCurrentSession(req);
       } catch (err) {
         // Whatever went wrong, the client asked to be logged out: drop its
-        // HttpOnly cookies (it cannot), unless the request was a forgery.
-        if (cookies && !(err instanceof SessionError && err.code === "csrf_failed")) clearTokenCookies(res, config, mountPath(req));
+        // HttpOnly cookies (it cannot) — but only when the request passes
+        // the CSRF rule. A cross-site form arrives without SameSite=Strict
+        // cookies and fails for that reason; its Set-Cookie would still
+        // log the browser out.
+        if (cookies && passesCsrf(req, config)) clearTokenCookies(res, config, mountPath(req), req);
         throw err;
       }
-      if (cookies) clearTokenCookies(res, config, mountPath(req));
+      if (cookies) clearTokenCookies(res, config, mountPath(req), req);
       res.status(204).end();
     },
 

@@ -71,6 +71,12 @@ function bearerToken(header: string | undefined): string | undefined {
  * (cookie-parser's `j:` JSON cookies) is a malformed token: `errorCode`.
  */
 export function cookieValue(req: Request, name: string, errorCode: "token_invalid" | "refresh_token_invalid"): string | undefined {
+  // Two cookies of one name: one was set by someone else, such as a sibling
+  // subdomain with `Domain=<parent>` (cookie tossing). Browsers send both
+  // and parsers keep only one, so neither can be trusted.
+  if (cookieCount(req.headers.cookie, name) > 1) {
+    throw new SessionError("invalid_request", `The request carries more than one \`${name}\` cookie; log out to clear them.`);
+  }
   const parsed = (req as { cookies?: unknown }).cookies;
   let value: unknown;
   if (typeof parsed === "object" && parsed !== null) {
@@ -90,11 +96,35 @@ export function cookieValue(req: Request, name: string, errorCode: "token_invali
  * sent cross-site without a CORS preflight).
  */
 export function checkCsrf(req: Request, config: ResolvedConfig): void {
-  if (!UNSAFE_METHODS.has(req.method)) return;
+  if (!passesCsrf(req, config)) throw new SessionError("csrf_failed");
+}
+
+/** Whether the request may act on the browser's cookies: a safe method, a trusted `Origin`, or the CSRF header. */
+export function passesCsrf(req: Request, config: ResolvedConfig): boolean {
+  if (!UNSAFE_METHODS.has(req.method)) return true;
   const origin = req.headers.origin;
-  if (origin !== undefined && config.trustedOrigins.has(origin)) return;
-  if (req.headers[config.csrfHeader] !== undefined) return;
-  throw new SessionError("csrf_failed");
+  if (origin !== undefined && config.trustedOrigins.has(origin)) return true;
+  return req.headers[config.csrfHeader] !== undefined;
+}
+
+/** How many cookies called `name` a `Cookie` header carries (no allocation: the guard reads it on every request). */
+export function cookieCount(header: string | undefined, name: string): number {
+  if (header === undefined) return 0;
+  let count = 0;
+  for (let at = header.indexOf(name); at !== -1; at = header.indexOf(name, at + name.length)) {
+    let before = at - 1;
+    while (before >= 0 && (header[before] === " " || header[before] === "\t")) before--;
+    let after = at + name.length;
+    while (header[after] === " " || header[after] === "\t") after++;
+    if ((before < 0 || header[before] === ";") && header[after] === "=") count++;
+  }
+  return count;
+}
+
+/** Whether either session cookie arrived more than once. */
+export function hasDuplicateCookie(req: Request, config: ResolvedConfig): boolean {
+  const header = req.headers.cookie;
+  return cookieCount(header, config.cookie.accessName) > 1 || cookieCount(header, config.cookie.refreshName) > 1;
 }
 
 /** True when tokens travel in cookies. */
@@ -121,10 +151,25 @@ export function setTokenCookies(res: Response, config: ResolvedConfig, tokens: T
   });
 }
 
-/** Clears both cookies (logout). */
-export function clearTokenCookies(res: Response, config: ResolvedConfig, refreshPath: string): void {
+/**
+ * Clears both cookies (logout). With `req` and a duplicate session cookie
+ * on it, also sends deletions for where a tossed copy may live: the
+ * request's own path and each parent domain of its host (a browser ignores
+ * those it did not store, and refuses a public suffix).
+ */
+export function clearTokenCookies(res: Response, config: ResolvedConfig, refreshPath: string, req?: Request): void {
   const { cookie } = config;
   const base = { httpOnly: true, secure: cookie.secure, sameSite: cookie.sameSite, domain: cookie.domain } as const;
   res.clearCookie(cookie.accessName, { ...base, path: "/" });
   res.clearCookie(cookie.refreshName, { ...base, path: refreshPath });
+  if (req === undefined || !hasDuplicateCookie(req, config)) return;
+  const paths = [...new Set(["/", refreshPath, req.baseUrl + req.path])];
+  const labels = req.hostname.split(".");
+  for (let i = 0; i < labels.length - 1; i++) {
+    const domain = labels.slice(i).join(".");
+    for (const path of paths) {
+      res.clearCookie(cookie.accessName, { ...base, domain, path });
+      res.clearCookie(cookie.refreshName, { ...base, domain, path });
+    }
+  }
 }
