@@ -24,7 +24,11 @@ const EVIL = "https://evil.example";
 const FORMS: Array<{ name: string; type?: string; body?: string }> = [
   { name: "a text/plain form", type: "text/plain", body: '{"refresh_token":"x"}' },
   { name: "an urlencoded form", type: "application/x-www-form-urlencoded", body: "user=alice&password=x" },
-  { name: "a multipart form", type: "multipart/form-data; boundary=b", body: '--b\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--b--\r\n' },
+  {
+    name: "a multipart form",
+    type: "multipart/form-data; boundary=b",
+    body: '--b\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--b--\r\n',
+  },
   { name: "a bare POST" },
 ];
 
@@ -75,8 +79,8 @@ describe("cookie transport against cross-site requests and tossed cookies", () =
   it("with SameSite=Lax the cookies arrive on a cross-site POST: csrf_failed, no Set-Cookie, the session lives", async () => {
     await cookieApp("lax");
     for (const route of ROUTES) {
-      const res = await request(t.app)
-        [route.method](route.path)
+      const agent = request(t.app);
+      const res = await agent[route.method](route.path)
         .set("Origin", EVIL)
         .set("Cookie", `${ACCESS}=${cookies.access}; ${REFRESH}=${cookies.refresh}`)
         .set("Content-Type", "application/json")
@@ -109,7 +113,10 @@ describe("cookie transport against cross-site requests and tossed cookies", () =
       expectError(res, 400, "invalid_request");
       expect(res.body.message).to.include(REFRESH);
       const lines = (res.headers["set-cookie"] as unknown as string[]).filter((l) => l.startsWith(`${REFRESH}=;`));
-      expect(lines.some((l) => /Domain=example\.com/i.test(l) && /Path=\/auth\/refresh/.test(l)), lines.join("\n")).to.equal(true);
+      expect(
+        lines.some((l) => /Domain=example\.com/i.test(l) && /Path=\/auth\/refresh/.test(l)),
+        lines.join("\n"),
+      ).to.equal(true);
       expect(lines.some((l) => /Domain=app\.example\.com/i.test(l))).to.equal(true);
       expect(lines.some((l) => !/Domain=/i.test(l) && /Path=\/auth/.test(l))).to.equal(true);
       expect(t.eventsOf("refresh")).to.deep.equal([]);
