@@ -11,6 +11,7 @@ export type { Guard, SessionEventListener } from "./http/guard.js";
 export { SessionError, ERROR_STATUS, isSessionError, type SessionErrorCode } from "./errors.js";
 export { MemoryStore, type MemoryStoreOptions } from "./stores/memory.js";
 export { RedisStore, type RedisStoreOptions } from "./stores/redis.js";
+export type { ReplicaShortfall, WaitForReplicasOptions } from "./stores/redis/replicas.js";
 export type { RedisClient } from "./stores/redis/client.js";
 export type { Store, SessionRecord, CreateInput, RotateInput, RotateResult, RefreshLogoutResult } from "./stores/store.js";
 export { SessionHandle } from "./sessions/handle.js";

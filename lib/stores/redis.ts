@@ -11,6 +11,13 @@
 import { indexKey, sessionKey, userKeyBase } from "./keys.js";
 import { checkEvictionPolicy, createClient, firstReady, warnAboutClient, type RedisClient } from "./redis/client.js";
 import { pack, storedDigest, unpack, unpackChecked } from "./redis/record-codec.js";
+import {
+  awaitReplicas,
+  resolveReplicaWait,
+  type ReplicaShortfall,
+  type ReplicaWait,
+  type WaitForReplicasOptions,
+} from "./redis/replicas.js";
 import { runScript, SCRIPTS, type Script, type ScriptArgs, type ScriptClient } from "./redis/scripts.js";
 import type { CreateInput, RefreshLogoutResult, RotateInput, RotateResult, SessionRecord, Store } from "./store.js";
 
@@ -45,9 +52,19 @@ export interface RedisStoreOptions {
   prefix?: string;
   /** Milliseconds before a command of the client made from `url` fails. Default `1000`. Only with `url`. */
   commandTimeout?: number;
+  /**
+   * After each login and each revocation, wait (Redis `WAIT`) until this
+   * many replicas hold the write, at most `timeout`: then a failover to a
+   * replica cannot lose the session or bring a revoked one back. Off by
+   * default; standalone and Sentinel clients only (on a Cluster `WAIT` would
+   * reach another master).
+   */
+  waitForReplicas?: WaitForReplicasOptions;
+  /** Told when fewer replicas acknowledged a write in time; by default a one-time `SESSION_GUARD_REDIS_REPLICAS_BEHIND` warning. */
+  onReplicaShortfall?: (shortfall: ReplicaShortfall) => void;
 }
 
-const OPTION_NAMES = new Set(["client", "url", "prefix", "commandTimeout"]);
+const OPTION_NAMES = new Set(["client", "url", "prefix", "commandTimeout", "waitForReplicas", "onReplicaShortfall"]);
 const DEFAULT_COMMAND_TIMEOUT = 1000;
 /**
  * Sends of the one-time `maxmemory-policy` check that may fail without an
@@ -84,6 +101,7 @@ export class RedisStore implements Store {
   /** Whether the store made the client from `url` (and so closes it). */
   readonly #owned: boolean;
   readonly #commandTimeout: number;
+  readonly #replicaWait: ReplicaWait | undefined;
   /** Whether the maxmemory-policy check is to be sent beside the next command. */
   #policyCheckDue: boolean;
   /** Sends of that check that failed without an answer from Redis (see {@link POLICY_CHECK_SENDS}). */
@@ -96,7 +114,7 @@ export class RedisStore implements Store {
     }
     for (const name of Object.keys(options)) {
       if (!OPTION_NAMES.has(name)) {
-        throw new TypeError(`RedisStore: unknown option \`${name}\` (known: client, url, prefix, commandTimeout)`);
+        throw new TypeError(`RedisStore: unknown option \`${name}\` (known: ${[...OPTION_NAMES].join(", ")})`);
       }
     }
     const { client, url, prefix = "sg:", commandTimeout } = options;
@@ -125,6 +143,12 @@ export class RedisStore implements Store {
       if (typeof commandTimeout !== "number" || !Number.isFinite(commandTimeout) || commandTimeout <= 0) {
         throw new TypeError("RedisStore: `commandTimeout` must be a positive number of milliseconds");
       }
+    }
+    this.#replicaWait = resolveReplicaWait(options.waitForReplicas, options.onReplicaShortfall, this);
+    if (this.#replicaWait && (client as { isCluster?: boolean } | undefined)?.isCluster === true) {
+      throw new TypeError(
+        "RedisStore: `waitForReplicas` needs a standalone or Sentinel client; on a Cluster, WAIT would reach another master",
+      );
     }
     this.#prefix = prefix;
     this.#commandTimeout = commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
@@ -182,6 +206,7 @@ export class RedisStore implements Store {
       input.maxSessions ?? "",
       pack(r, storedDigest(input.refreshHash)),
     ]);
+    await this.#replicated("create");
     return reply as string[];
   }
 
@@ -211,7 +236,9 @@ export class RedisStore implements Store {
       ],
       true,
     )) as number | [number, Buffer];
-    return toRotateResult(reply, input.sessionId, input.userId);
+    const result = toRotateResult(reply, input.sessionId, input.userId);
+    if (result.status === "reused") await this.#replicated("rotate");
+    return result;
   }
 
   async revokeByRefresh(
@@ -233,7 +260,9 @@ export class RedisStore implements Store {
       reuseWindow,
     ]);
     // Status codes of revoke-by-refresh-2.lua (see its header).
-    return reply === 1 ? "ended" : reply === 3 ? "reused" : "invalid";
+    const outcome = reply === 1 ? "ended" : reply === 3 ? "reused" : "invalid";
+    if (outcome !== "invalid") await this.#replicated("revokeByRefresh");
+    return outcome;
   }
 
   async get(userId: string, sessionId: string, now: number): Promise<SessionRecord | null> {
@@ -252,12 +281,21 @@ export class RedisStore implements Store {
 
   async revoke(userId: string, sessionId: string, now: number): Promise<boolean> {
     const base = userKeyBase(this.#prefix, userId);
-    return (await this.#run(SCRIPTS.revoke, [sessionKey(base, sessionId), indexKey(base), now, sessionId])) === 1;
+    const ended = (await this.#run(SCRIPTS.revoke, [sessionKey(base, sessionId), indexKey(base), now, sessionId])) === 1;
+    if (ended) await this.#replicated("revoke");
+    return ended;
   }
 
   async revokeAll(userId: string, exceptId: string | undefined, now: number): Promise<string[]> {
     const base = userKeyBase(this.#prefix, userId);
-    return (await this.#run(SCRIPTS.revokeAll, [indexKey(base), sessionKey(base, ""), now, exceptId ?? ""])) as string[];
+    const ended = (await this.#run(SCRIPTS.revokeAll, [indexKey(base), sessionKey(base, ""), now, exceptId ?? ""])) as string[];
+    if (ended.length > 0) await this.#replicated("revokeAll");
+    return ended;
+  }
+
+  /** With `waitForReplicas`: waits for the replicas to acknowledge the write just made. */
+  #replicated(operation: string): Promise<void> {
+    return this.#replicaWait === undefined ? Promise.resolve() : awaitReplicas(this.#client, this.#replicaWait, operation);
   }
 
   /** Quits the client the store made from `url`; a client given to it is left open. Idempotent. */

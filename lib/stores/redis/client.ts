@@ -32,6 +32,8 @@ export interface RedisClient {
   evalsha(sha1: string, numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
   eval(script: string, numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
   config(subcommand: "GET", parameter: string): Promise<unknown>;
+  /** Any command (the store sends `WAIT` this way). */
+  call(command: string, ...args: (string | number)[]): Promise<unknown>;
   quit(): Promise<unknown>;
   disconnect(): void;
   on(event: "ready" | "end" | "error", listener: (...args: unknown[]) => void): unknown;
@@ -129,6 +131,18 @@ export function warnAboutClient(client: RedisClient): void {
       "The Redis Cluster client given to RedisStore has enableAutoPipelining on: when a slot moves, ioredis hands a batched " +
         "command's MOVED error back instead of following it, so session checks, logouts and refreshes fail until its slot map " +
         "is refreshed. Create the Cluster without enableAutoPipelining (it pays off for a standalone client).",
+      client,
+    );
+  }
+  if (
+    cluster &&
+    (options as { scaleReads?: unknown }).scaleReads !== undefined &&
+    (options as { scaleReads?: unknown }).scaleReads !== "master"
+  ) {
+    warnOnce(
+      "SESSION_GUARD_REDIS_REPLICA_READS",
+      'The Redis Cluster client given to RedisStore reads from replicas (scaleReads is not "master"): a lagging replica would ' +
+        'accept a session that was just revoked. Create the Cluster with { scaleReads: "master" } (its default).',
       client,
     );
   }

@@ -1,0 +1,99 @@
+/**
+ * Waiting for replicas: after a login or a revocation the store can ask
+ * Redis (`WAIT`) to confirm that replicas hold the write, so a failover to
+ * a replica cannot bring a revoked session back or lose a new one. Off by
+ * default; a shortfall is reported, never an error (the write is done on
+ * the master either way).
+ *
+ * @module
+ */
+import { parseDuration, type Duration } from "../../duration.js";
+import { warnOnce } from "../../warnings.js";
+import type { RedisClient } from "./client.js";
+
+/**
+ * The `waitForReplicas` option of `RedisStore`.
+ *
+ * @example
+ * ```ts
+ * const waitForReplicas: WaitForReplicasOptions = { replicas: 1, timeout: "100ms" };
+ * new RedisStore({ client, waitForReplicas });
+ * ```
+ */
+export interface WaitForReplicasOptions {
+  /** Replicas that must acknowledge each login and revocation. */
+  replicas: number;
+  /** How long to wait for them, e.g. `"100ms"`. */
+  timeout: Duration;
+}
+
+/**
+ * What `RedisStore`'s `onReplicaShortfall` is told.
+ *
+ * @example
+ * ```ts
+ * new RedisStore({
+ *   client,
+ *   waitForReplicas: { replicas: 1, timeout: "100ms" },
+ *   onReplicaShortfall: ({ operation, wanted, acknowledged }: ReplicaShortfall) =>
+ *     logger.warn({ operation, wanted, acknowledged }, "Redis replicas behind"),
+ * });
+ * ```
+ */
+export interface ReplicaShortfall {
+  /** The store operation whose write fewer replicas acknowledged: `create`, `revoke`, `revokeAll`, `revokeByRefresh`, `rotate`. */
+  operation: string;
+  wanted: number;
+  acknowledged: number;
+}
+
+/** The resolved option, with what to do on a shortfall. */
+export interface ReplicaWait {
+  replicas: number;
+  timeout: number;
+  onShortfall(shortfall: ReplicaShortfall): void;
+}
+
+/** Validates `waitForReplicas` (a `TypeError` naming the option); `undefined` when off. */
+export function resolveReplicaWait(
+  value: WaitForReplicasOptions | undefined,
+  onShortfall: ((shortfall: ReplicaShortfall) => void) | undefined,
+  scope: object,
+): ReplicaWait | undefined {
+  if (onShortfall !== undefined && typeof onShortfall !== "function") {
+    throw new TypeError("RedisStore: `onReplicaShortfall` must be a function ({ operation, wanted, acknowledged }) => void");
+  }
+  if (value === undefined) {
+    if (onShortfall !== undefined) throw new TypeError("RedisStore: `onReplicaShortfall` needs `waitForReplicas`");
+    return undefined;
+  }
+  if (value === null || typeof value !== "object") {
+    throw new TypeError('RedisStore: `waitForReplicas` must be { replicas, timeout }, e.g. { replicas: 1, timeout: "100ms" }');
+  }
+  for (const name of Object.keys(value)) {
+    if (name !== "replicas" && name !== "timeout") throw new TypeError(`RedisStore: unknown option \`waitForReplicas.${name}\``);
+  }
+  const { replicas } = value;
+  if (!Number.isInteger(replicas) || replicas < 1)
+    throw new TypeError("RedisStore: `waitForReplicas.replicas` must be a whole number of at least 1");
+  const timeout = parseDuration("waitForReplicas.timeout", value.timeout);
+  return {
+    replicas,
+    timeout,
+    onShortfall:
+      onShortfall ??
+      ((s) =>
+        warnOnce(
+          "SESSION_GUARD_REDIS_REPLICAS_BEHIND",
+          `Only ${s.acknowledged} of ${s.wanted} Redis replicas acknowledged a ${s.operation} within ${timeout} ms: a failover now could ` +
+            "lose a new session or bring a revoked one back. Check the replicas' link to the master (INFO replication).",
+          scope,
+        )),
+  };
+}
+
+/** Sends `WAIT` after a write on the same connection and reports a shortfall; resolves when Redis answered. */
+export async function awaitReplicas(client: RedisClient, wait: ReplicaWait, operation: string): Promise<void> {
+  const acknowledged = Number(await client.call("WAIT", wait.replicas, wait.timeout));
+  if (acknowledged < wait.replicas) wait.onShortfall({ operation, wanted: wait.replicas, acknowledged });
+}
