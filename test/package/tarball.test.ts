@@ -177,6 +177,23 @@ describe("the packed package", function () {
         });
       }
 
+      it("has the session-guard command", function () {
+        const help = spawnSync(join(dir, "node_modules", ".bin", "session-guard"), ["--help"], { cwd: dir, encoding: "utf8" });
+        expect(help.status, help.stderr).to.equal(0);
+        expect(help.stdout).to.match(/^Usage: session-guard <command>/);
+        const stats = spawnSync(
+          join(dir, "node_modules", ".bin", "session-guard"),
+          ["stats", "--json", "--redis-url", redis.url, "--prefix", "none:"],
+          {
+            cwd: dir,
+            encoding: "utf8",
+          },
+        );
+        // Without ioredis it cannot talk to Redis, and says what to install.
+        if (kind.ioredis) expect([stats.status, JSON.parse(stats.stdout).sessions]).to.deep.equal([0, 0]);
+        else expect([stats.status, stats.stderr]).to.match(/^3,session-guard: cannot reach Redis: .*npm install ioredis/);
+      });
+
       it("logs in and passes the guard with the token, and refuses a request without one", function () {
         const entry = kind.typescript ? join(dir, "out", "app.js") : join(dir, "src", "app.js");
         const env = { ...process.env, REDIS_URL: kind.ioredis ? redis.url : "", KEY_PREFIX: `pkg-${Date.now()}:` };

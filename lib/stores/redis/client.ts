@@ -66,7 +66,12 @@ const requireHere = createRequire(import.meta.url);
 
 /** The ioredis `Redis` class, or a `TypeError` that says what to install. */
 function ioredisClass(): RedisConstructor {
-  let mod: { Redis?: unknown; default?: unknown };
+  return ioredis().Redis as RedisConstructor;
+}
+
+/** The installed ioredis package's `Redis` and `Cluster`, or a `TypeError` that says what to install. */
+export function ioredis(): { Redis: unknown; Cluster: unknown } {
+  let mod: { Redis?: unknown; Cluster?: unknown; default?: unknown };
   try {
     mod = requireHere("ioredis") as typeof mod;
   } catch (err) {
@@ -79,7 +84,7 @@ function ioredisClass(): RedisConstructor {
   }
   const RedisClass = mod.Redis ?? mod.default;
   if (typeof RedisClass !== "function") throw new TypeError("RedisStore: the installed ioredis package does not export a Redis client");
-  return RedisClass as RedisConstructor;
+  return { Redis: RedisClass, Cluster: mod.Cluster };
 }
 
 /** Makes the store's own client for `url` (connecting in the background); throws when ioredis is not installed. */
