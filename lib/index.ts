@@ -22,5 +22,6 @@ export type { ClientInfo } from "./sessions/refresh-flow.js";
 export type { SessionInfoJson, TokenSet } from "./http/json.js";
 export type { SessionGuardOptions, JwtOptions, DeadlineOptions, CookieOptions, SessionEvents } from "./options.js";
 export type { Duration } from "./duration.js";
+export { TRACED_OPERATIONS, type StoreCallContext } from "./diagnostics.js";
 export type { JwtAlgorithm, KeyInput, VerifyKey } from "./tokens/keys.js";
 export type { AccessClaims } from "./tokens/access.js";

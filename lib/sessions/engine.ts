@@ -122,7 +122,7 @@ export class SessionEngine implements HandleActions {
     const evicted = await this.#callStore(
       "create",
       () => store.create({ record, refreshHash: digest(firstToken), maxSessions: this.#config.maxSessionsPerUser, now }),
-      { sub: userId },
+      { sub: userId, sid: record.id },
     );
     this.emit("login", { sessionId: record.id, userId, rememberMe });
     for (const sessionId of evicted) this.emit("revoke", { sessionId, userId, reason: "evicted" });

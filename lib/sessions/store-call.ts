@@ -1,10 +1,12 @@
 /**
- * The one wrapper of every store call: bounds it by `storeTimeout`, and
- * turns any failure into `store_unavailable`, reported once through
- * `onFailure` (the `store_error` event).
+ * The one wrapper of every store call: bounds it by `storeTimeout`, turns
+ * any failure into `store_unavailable`, reported once through `onFailure`
+ * (the `store_error` event), and publishes it on its tracing channel when
+ * someone listens.
  *
  * @module
  */
+import { listenedChannel } from "../diagnostics.js";
 import { SessionError } from "../errors.js";
 
 /** Who a store call was about, for the `store_error` event. */
@@ -25,6 +27,13 @@ export function storeCaller(
   onFailure: (error: Error, operation: string, about: StoreCallSubject | undefined) => void,
 ): StoreCaller {
   return function callStore<T>(operation: string, call: () => Promise<T>, about?: StoreCallSubject): Promise<T> {
+    const channel = listenedChannel(operation);
+    if (channel === undefined) return bounded(operation, call, about);
+    const context = { operation, userId: about?.sub, sessionId: about?.sid };
+    return channel.tracePromise(() => bounded(operation, call, about), context) as Promise<T>;
+  };
+
+  function bounded<T>(operation: string, call: () => Promise<T>, about: StoreCallSubject | undefined): Promise<T> {
     const failure = (err: unknown): SessionError => {
       if (err instanceof SessionError) return err;
       onFailure(err as Error, operation, about);
@@ -54,5 +63,5 @@ export function storeCaller(
         },
       );
     });
-  };
+  }
 }
