@@ -3,7 +3,7 @@
  * and the routes make is published on a `tracingChannel` named
  * `session-guard:<operation>` (check, create, rotate, revokeByRefresh, get,
  * list, revoke, revokeAll), so OpenTelemetry or any APM can subscribe.
- * With no subscriber a call costs one property read.
+ * With no subscriber a call costs a lookup and a few property reads.
  *
  * @module
  */
