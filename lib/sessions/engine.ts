@@ -19,6 +19,7 @@ import { SessionHandle, type HandleActions } from "./handle.js";
 import { toInfo, type SessionInfo } from "./info.js";
 import { issueTokens, type IssuedTokens } from "./issue.js";
 import {
+  checkClaimNames,
   checkUserId,
   clip,
   MAX_CLAIMS_BYTES,
@@ -93,6 +94,7 @@ export class SessionEngine implements HandleActions {
     if (typeof claims !== "object" || claims === null || Array.isArray(claims)) {
       throw new SessionError("invalid_request", "The session's claims must be a plain object.");
     }
+    checkClaimNames(claims);
     const claimsText = payloadJson("claims", claims, MAX_CLAIMS_BYTES);
     const dataText = options.data === undefined ? "" : payloadJson("data", options.data, MAX_DATA_BYTES);
     const now = this.#config.now();

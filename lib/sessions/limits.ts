@@ -67,6 +67,24 @@ export function payloadJson(name: "claims" | "data", value: unknown, maxBytes: n
 }
 
 /**
+ * Refuses custom claims named like a member of `Object.prototype`
+ * (`toString`, `constructor`, `__proto__`, …): jsonwebtoken looks every
+ * claim name up in a plain object of its own when signing, so such a name
+ * finds the inherited member and signing throws a `TypeError`. Claims may
+ * come from user input, so this is a 400 at login, never a 500.
+ */
+export function checkClaimNames(claims: object): void {
+  for (const name of Object.keys(claims)) {
+    if (name in Object.prototype) {
+      throw new SessionError(
+        "invalid_request",
+        `A custom claim cannot be named ${JSON.stringify(name)}, the name of a member every object has.`,
+      );
+    }
+  }
+}
+
+/**
  * The longest access token a login may issue: what the guard parses (8 KB),
  * and with cookies also what a browser keeps in one cookie beside its name.
  */

@@ -3,7 +3,7 @@ import cookieParser from "cookie-parser";
 import express from "express";
 import { expect } from "chai";
 import request from "supertest";
-import { createSessionRouter, MemoryStore, sessionGuard } from "../../lib/index.js";
+import { createSessionRouter, MemoryStore, SessionError, sessionGuard } from "../../lib/index.js";
 import { buildApp, expectError, login, me, MOUNT, PASSWORD, redisFixture, refresh, SECRET, setCookies } from "../http/app.js";
 import { fakeClock } from "../support/clock.js";
 
@@ -183,6 +183,36 @@ describe("security regressions", () => {
       .send({ bio: "x".repeat(3000) });
     expectError(res, 400, "invalid_request");
     expect((t.store as MemoryStore).size).to.equal(0);
+  });
+
+  // Found by the stateless fuzzer (test/fuzz): jsonwebtoken looks claim names up in a plain
+  // object of its own, so a claim named like an Object.prototype member made it throw a
+  // TypeError at signing, and the login a 500.
+  it("custom claims named like Object.prototype members are a 400 at login and from sessions.create, not a 500", async () => {
+    for (const name of ["toString", "constructor", "valueOf", "hasOwnProperty", "isPrototypeOf", "__proto__"]) {
+      const claims = JSON.parse(`{${JSON.stringify(name)}:1,"role":"member"}`) as Record<string, unknown>;
+      const t = buildApp({ router: { authenticate: () => ({ userId: "alice", claims }) } });
+      const res = await request(t.app).post(`${MOUNT}/login`).send({});
+      expectError(res, 400, "invalid_request");
+      expect(res.body.message).to.include(JSON.stringify(name));
+      expect((t.store as MemoryStore).size, name).to.equal(0);
+      expect(t.events, name).to.deep.equal([]);
+      let thrown: unknown;
+      try {
+        await t.guard.sessions.create("alice", { claims });
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown, name).to.be.instanceOf(SessionError);
+      expect((thrown as SessionError).code).to.equal("invalid_request");
+      expect((t.store as MemoryStore).size, name).to.equal(0);
+    }
+    // Names that only resemble them are claims like any other.
+    const t = buildApp({ router: { authenticate: () => ({ userId: "alice", claims: { toString2: 1, Constructor: "x" } }) } });
+    const tokens = await login(t, "alice");
+    const payload = JSON.parse(Buffer.from(tokens.access_token.split(".")[1], "base64url").toString("utf8"));
+    expect(payload).to.include({ toString2: 1, Constructor: "x" });
+    expect((await me(t, tokens.access_token)).status).to.equal(200);
   });
 
   it("an empty chunked body counts as no body", async () => {
