@@ -24,6 +24,22 @@ export default tseslint.config(
     },
   },
   {
+    // The example's page: plain ES modules that run in the browser.
+    files: ["examples/*/public/**/*.js"],
+    languageOptions: {
+      sourceType: "module",
+      globals: {
+        document: "readonly",
+        window: "readonly",
+        localStorage: "readonly",
+        fetch: "readonly",
+        setInterval: "readonly",
+        Intl: "readonly",
+        URLSearchParams: "readonly",
+      },
+    },
+  },
+  {
     // Fixtures and measuring harnesses handle messages and values of any shape.
     files: ["test/**", "bench/**"],
     rules: { "@typescript-eslint/no-explicit-any": "off" },

@@ -13,7 +13,18 @@ import { toJson, toTokenSet, type TokenSet } from "./json.js";
 import { readJsonBody } from "./body.js";
 import { guardInternals, type Guard, type GuardInternals } from "./guard.js";
 import { failSafely } from "./respond.js";
-import { checkCsrf, clearTokenCookies, cookieValue, hasDuplicateCookie, passesCsrf, setTokenCookies, usesCookies } from "./transport.js";
+import {
+  carriesSessionCookie,
+  checkCsrf,
+  clearTokenCookies,
+  clearTossedCookies,
+  cookieValue,
+  hasDuplicateCookies,
+  mayChangeCookies,
+  refuseDuplicateCookies,
+  setTokenCookies,
+  usesCookies,
+} from "./transport.js";
 
 /**
  * What `authenticate` returns for valid credentials.
@@ -105,7 +116,7 @@ export function createSessionRouter(guard: Guard, options: SessionRouterOptions)
     throw new TypeError("session-guard: the router option `authenticate` must be a function (req) => { userId } | null");
   const paths = resolveRoutes(options.routes);
   const { config } = inner;
-  const handlers = routeHandlers(inner, options.authenticate);
+  const handlers = routeHandlers(inner, options.authenticate, paths);
 
   const router = express.Router();
   const wrap = (handler: Handler) => (req: Request, res: Response, next: NextFunction) => {
@@ -145,10 +156,44 @@ function resolveRoutes(routes: SessionRouterOptions["routes"]): Record<RouteName
   return resolved;
 }
 
-function routeHandlers(inner: GuardInternals, authenticate: SessionRouterOptions["authenticate"]): Record<RouteName, Handler> {
+function routeHandlers(
+  inner: GuardInternals,
+  authenticate: SessionRouterOptions["authenticate"],
+  paths: Record<RouteName, string | false>,
+): Record<RouteName, Handler> {
   const { config, manager } = inner;
   const cookies = usesCookies(config);
   const mountPath = (req: Request) => req.baseUrl || "/";
+  /** The router's paths that read the refresh cookie or clear cookies: where a tossed cookie would matter. */
+  const cookieRoutes = [paths.refresh, paths.logout, paths.logoutAll].filter((path): path is string => path !== false);
+
+  /**
+   * First thing on a route that sets or clears cookies: a request carrying
+   * a session cookie must pass the CSRF rule before anything is read (a
+   * form from a sibling subdomain is same-site, so SameSite lets its
+   * cookies through), then carry each session cookie at most once.
+   */
+  function checkCookies(req: Request): void {
+    if (!cookies) return;
+    if (carriesSessionCookie(req, config) && !mayChangeCookies(req, config)) throw new SessionError("csrf_failed");
+    refuseDuplicateCookies(req, config);
+  }
+
+  /**
+   * Clears the session cookies, for a request that may change them only: a
+   * forged one (which a cross-site page sends without the SameSite cookies,
+   * so it fails before any check of them) must not log the browser out.
+   * When the request carried a session cookie twice, the tossed copies go too.
+   */
+  function clearCookies(req: Request, res: Response): void {
+    if (!cookies || !mayChangeCookies(req, config)) return;
+    clearTokenCookies(res, config, mountPath(req));
+    if (hasDuplicateCookies(req, config)) {
+      const mount = mountPath(req);
+      const routePaths = [mount, ...cookieRoutes.map((path) => (mount === "/" ? path : mount + path))];
+      clearTossedCookies(res, config, req.hostname ?? "", routePaths, mount);
+    }
+  }
 
   /** The guard's check, for the routes that need the caller's session. */
   async function currentSession(req: Request): Promise<SessionHandle> {
@@ -229,41 +274,45 @@ function routeHandlers(inner: GuardInternals, authenticate: SessionRouterOptions
     },
 
     async refresh(req, res) {
-      const body = await readJsonBody(req);
       try {
-        const token = refreshTokenOf(req, body);
-        if (token === undefined) throw new SessionError("invalid_request", "Send `refresh_token` in the body.");
+        checkCookies(req);
+      } catch (err) {
+        // Two refresh cookies: this browser cannot refresh until they are gone.
+        if (err instanceof SessionError && err.code === "invalid_request") clearCookies(req, res);
+        throw err;
+      }
+      const body = await readJsonBody(req);
+      const token = refreshTokenOf(req, body);
+      if (token === undefined) throw new SessionError("invalid_request", "Send `refresh_token` in the body.");
+      try {
         sendTokens(req, res, toTokenSet(await manager.refresh(token, { ip: req.ip, userAgent: req.get("user-agent") })));
       } catch (err) {
-        // A dead refresh cookie (or a tossed second one) is dropped, but only for a request that passes the CSRF rule.
-        const dead = err instanceof SessionError && (err.code.startsWith("refresh_token") || hasDuplicateCookie(req, config));
-        if (cookies && dead && passesCsrf(req, config)) clearTokenCookies(res, config, mountPath(req), req);
+        if (err instanceof SessionError && err.code.startsWith("refresh_token")) clearCookies(req, res);
         throw err;
       }
     },
 
     async logout(req, res) {
       try {
+        checkCookies(req);
         await endCurrentSession(req);
       } catch (err) {
         // Whatever went wrong, the client asked to be logged out: drop its
-        // HttpOnly cookies (it cannot) — but only when the request passes
-        // the CSRF rule. A cross-site form arrives without SameSite=Strict
-        // cookies and fails for that reason; its Set-Cookie would still
-        // log the browser out.
-        if (cookies && passesCsrf(req, config)) clearTokenCookies(res, config, mountPath(req), req);
+        // HttpOnly cookies (it cannot), unless the request may be a forgery.
+        if (!(err instanceof SessionError && err.code === "csrf_failed")) clearCookies(req, res);
         throw err;
       }
-      if (cookies) clearTokenCookies(res, config, mountPath(req), req);
+      clearCookies(req, res);
       res.status(204).end();
     },
 
     async logoutAll(req, res) {
+      checkCookies(req);
       const body = await readJsonBody(req);
       const keepCurrent = optionalBoolean(body, "keep_current");
       const session = await currentSession(req);
       const revoked = keepCurrent ? await session.revokeOthers() : await session.revokeAll();
-      if (cookies && !keepCurrent) clearTokenCookies(res, config, mountPath(req));
+      if (!keepCurrent) clearCookies(req, res);
       res.setHeader("Cache-Control", "no-store");
       res.status(200).json({ revoked });
     },
@@ -276,10 +325,11 @@ function routeHandlers(inner: GuardInternals, authenticate: SessionRouterOptions
     },
 
     async revokeSession(req, res) {
+      checkCookies(req);
       const session = await currentSession(req);
       const id = req.params.id;
       if (typeof id !== "string" || !(await manager.revoke(id, session.userId))) throw new SessionError("not_found");
-      if (cookies && id === session.id) clearTokenCookies(res, config, mountPath(req));
+      if (id === session.id) clearCookies(req, res);
       res.status(204).end();
     },
   };

@@ -5,6 +5,7 @@
  * @module
  */
 import { timingSafeEqual } from "node:crypto";
+import { isIP } from "node:net";
 import { parse as parseCookieHeader } from "cookie";
 import type { Request, Response } from "express";
 import { SessionError } from "../errors.js";
@@ -69,14 +70,11 @@ function bearerToken(header: string | undefined): string | undefined {
  * A cookie's value from `req.cookies` (cookie-parser) or, without a cookie
  * parser, from the `Cookie` header. A value that is not a string
  * (cookie-parser's `j:` JSON cookies) is a malformed token: `errorCode`.
+ * A `Cookie` header that carries the name twice is `invalid_request` (see
+ * {@link refuseDuplicateCookies}).
  */
 export function cookieValue(req: Request, name: string, errorCode: "token_invalid" | "refresh_token_invalid"): string | undefined {
-  // Two cookies of one name: one was set by someone else, such as a sibling
-  // subdomain with `Domain=<parent>` (cookie tossing). Browsers send both
-  // and parsers keep only one, so neither can be trusted.
-  if (cookieCount(req.headers.cookie, name) > 1) {
-    throw new SessionError("invalid_request", `The request carries more than one \`${name}\` cookie; log out to clear them.`);
-  }
+  refuseDuplicate(req.headers.cookie, name);
   const parsed = (req as { cookies?: unknown }).cookies;
   let value: unknown;
   if (typeof parsed === "object" && parsed !== null) {
@@ -91,40 +89,89 @@ export function cookieValue(req: Request, name: string, errorCode: "token_invali
 }
 
 /**
- * The CSRF rule: an unsafe request authenticated by a cookie must come from
- * a trusted `Origin` or carry the CSRF header (a custom header cannot be
- * sent cross-site without a CORS preflight).
+ * How often `name` occurs as a cookie name in a raw `Cookie` header. The
+ * parsers (cookie-parser, `cookie`) keep one value per name, so a second
+ * cookie of the same name is only visible here.
  */
-export function checkCsrf(req: Request, config: ResolvedConfig): void {
-  if (!passesCsrf(req, config)) throw new SessionError("csrf_failed");
+export function cookieCount(header: string | undefined, name: string): number {
+  if (header === undefined) return 0;
+  const first = header.indexOf(name);
+  if (first === -1) return 0;
+  // Fast path: the name's text appears once, so it is at most one cookie.
+  const once = header.lastIndexOf(name) === first;
+  let count = 0;
+  for (const pair of header.split(";")) {
+    const eq = pair.indexOf("=");
+    if ((eq === -1 ? pair : pair.slice(0, eq)).trim() === name) count++;
+    if (once && count === 1) return 1;
+  }
+  return count;
 }
 
-/** Whether the request may act on the browser's cookies: a safe method, a trusted `Origin`, or the CSRF header. */
+/** Throws `invalid_request` when the `Cookie` header carries `name` more than once. */
+function refuseDuplicate(header: string | undefined, name: string): void {
+  if (cookieCount(header, name) > 1) {
+    throw new SessionError(
+      "invalid_request",
+      `The request carries more than one \`${name}\` cookie (another site may have set one); log out to clear them.`,
+    );
+  }
+}
+
+/**
+ * Refuses a request that carries two cookies of one session-cookie name
+ * (`invalid_request`). A sibling subdomain can set a second refresh or
+ * access cookie with `Domain=<parent>` and a longer `Path`, which the
+ * browser sends first ("cookie tossing"): reading either value could run
+ * the victim's requests in the attacker's session.
+ */
+export function refuseDuplicateCookies(req: Request, config: ResolvedConfig): void {
+  refuseDuplicate(req.headers.cookie, config.cookie.accessName);
+  refuseDuplicate(req.headers.cookie, config.cookie.refreshName);
+}
+
+/** True when the `Cookie` header carries either session cookie more than once. */
+export function hasDuplicateCookies(req: Request, config: ResolvedConfig): boolean {
+  const header = req.headers.cookie;
+  return cookieCount(header, config.cookie.accessName) > 1 || cookieCount(header, config.cookie.refreshName) > 1;
+}
+
+/** True when the `Cookie` header carries a session cookie (an ambient credential a forged request would ride on). */
+export function carriesSessionCookie(req: Request, config: ResolvedConfig): boolean {
+  const header = req.headers.cookie;
+  return cookieCount(header, config.cookie.accessName) > 0 || cookieCount(header, config.cookie.refreshName) > 0;
+}
+
+/**
+ * True when a request passes the CSRF rule: it comes from a trusted
+ * `Origin` or carries the CSRF header (a custom header cannot be sent
+ * cross-site without a CORS preflight).
+ */
 export function passesCsrf(req: Request, config: ResolvedConfig): boolean {
-  if (!UNSAFE_METHODS.has(req.method)) return true;
   const origin = req.headers.origin;
   if (origin !== undefined && config.trustedOrigins.has(origin)) return true;
   return req.headers[config.csrfHeader] !== undefined;
 }
 
-/** How many cookies called `name` a `Cookie` header carries (no allocation: the guard reads it on every request). */
-export function cookieCount(header: string | undefined, name: string): number {
-  if (header === undefined) return 0;
-  let count = 0;
-  for (let at = header.indexOf(name); at !== -1; at = header.indexOf(name, at + name.length)) {
-    let before = at - 1;
-    while (before >= 0 && (header[before] === " " || header[before] === "\t")) before--;
-    let after = at + name.length;
-    while (header[after] === " " || header[after] === "\t") after++;
-    if ((before < 0 || header[before] === ";") && header[after] === "=") count++;
-  }
-  return count;
+/**
+ * The CSRF rule: an unsafe request authenticated by a cookie must come from
+ * a trusted `Origin` or carry the CSRF header.
+ */
+export function checkCsrf(req: Request, config: ResolvedConfig): void {
+  if (!UNSAFE_METHODS.has(req.method)) return;
+  if (!passesCsrf(req, config)) throw new SessionError("csrf_failed");
 }
 
-/** Whether either session cookie arrived more than once. */
-export function hasDuplicateCookie(req: Request, config: ResolvedConfig): boolean {
-  const header = req.headers.cookie;
-  return cookieCount(header, config.cookie.accessName) > 1 || cookieCount(header, config.cookie.refreshName) > 1;
+/**
+ * True when a request may have cookies set or cleared in its answer: it
+ * passes the CSRF rule, or (with `"both"`) carries an `Authorization`
+ * header, which a cross-site page cannot send without a CORS preflight
+ * either. A forged request (a cross-site form, which arrives without the
+ * `SameSite` cookies and any body but JSON) must never clear the
+ * victim's cookies.
+ */
+export function mayChangeCookies(req: Request, config: ResolvedConfig): boolean {
+  return passesCsrf(req, config) || (config.transport === "both" && req.headers.authorization !== undefined);
 }
 
 /** True when tokens travel in cookies. */
@@ -151,25 +198,62 @@ export function setTokenCookies(res: Response, config: ResolvedConfig, tokens: T
   });
 }
 
-/**
- * Clears both cookies (logout). With `req` and a duplicate session cookie
- * on it, also sends deletions for where a tossed copy may live: the
- * request's own path and each parent domain of its host (a browser ignores
- * those it did not store, and refuses a public suffix).
- */
-export function clearTokenCookies(res: Response, config: ResolvedConfig, refreshPath: string, req?: Request): void {
+/** Clears both cookies (logout). */
+export function clearTokenCookies(res: Response, config: ResolvedConfig, refreshPath: string): void {
   const { cookie } = config;
   const base = { httpOnly: true, secure: cookie.secure, sameSite: cookie.sameSite, domain: cookie.domain } as const;
   res.clearCookie(cookie.accessName, { ...base, path: "/" });
   res.clearCookie(cookie.refreshName, { ...base, path: refreshPath });
-  if (req === undefined || !hasDuplicateCookie(req, config)) return;
-  const paths = [...new Set(["/", refreshPath, req.baseUrl + req.path])];
-  const labels = req.hostname.split(".");
-  for (let i = 0; i < labels.length - 1; i++) {
-    const domain = labels.slice(i).join(".");
-    for (const path of paths) {
-      res.clearCookie(cookie.accessName, { ...base, domain, path });
-      res.clearCookie(cookie.refreshName, { ...base, domain, path });
+}
+
+/**
+ * Clears session cookies another site may have tossed in: each name at
+ * every path of `paths` and their parent paths, host-only and for the
+ * configured domain and every parent domain of `hostname` (a browser
+ * ignores a deletion it would not accept as a cookie, such as one for a
+ * public suffix). A `__Host-` cookie cannot be tossed, so it needs none.
+ * The cookies {@link clearTokenCookies} clears are left to it.
+ */
+export function clearTossedCookies(
+  res: Response,
+  config: ResolvedConfig,
+  hostname: string,
+  paths: readonly string[],
+  refreshPath: string,
+): void {
+  const { cookie } = config;
+  const domains: Array<string | undefined> = [undefined, ...parentDomains(hostname)];
+  if (cookie.domain !== undefined && !domains.includes(cookie.domain.toLowerCase())) domains.push(cookie.domain.toLowerCase());
+  const allPaths = new Set<string>(["/"]);
+  for (const path of paths) for (const prefix of pathPrefixes(path)) allPaths.add(prefix);
+  const base = { httpOnly: true, secure: cookie.secure, sameSite: cookie.sameSite } as const;
+  const ownDomain = cookie.domain?.toLowerCase();
+  for (const [name, ownPath] of [
+    [cookie.accessName, "/"],
+    [cookie.refreshName, refreshPath],
+  ] as const) {
+    if (name.startsWith("__Host-")) continue;
+    for (const domain of domains) {
+      for (const path of allPaths) {
+        if (domain === ownDomain && path === ownPath) continue;
+        res.clearCookie(name, { ...base, domain, path });
+      }
     }
   }
+}
+
+/** `a.b.example.com` → `b.example.com`, `example.com`; none for an IP address or a single label. */
+function parentDomains(hostname: string): string[] {
+  const host = hostname.toLowerCase();
+  if (host === "" || isIP(host) !== 0 || !/^[a-z0-9.-]+$/.test(host)) return [];
+  const labels = host.split(".").filter((label) => label !== "");
+  const out: string[] = [];
+  for (let i = 0; i + 2 <= labels.length; i++) out.push(labels.slice(i).join("."));
+  return out;
+}
+
+/** `/a/b/c` → `/a`, `/a/b`, `/a/b/c`. */
+function pathPrefixes(path: string): string[] {
+  const segments = path.split("/").filter((segment) => segment !== "");
+  return segments.map((_, i) => "/" + segments.slice(0, i + 1).join("/"));
 }
