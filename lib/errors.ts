@@ -1,5 +1,5 @@
 /**
- * Runtime failures: one class, a stable `code` from the spec's table, the
+ * Runtime failures: one class, a stable `code` from the table in the README, the
  * HTTP `status` that goes with it. Misuse at construction throws `TypeError`
  * instead. No message ever contains a token.
  *

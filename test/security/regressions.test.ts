@@ -1,4 +1,4 @@
-// Regressions from a security review: each case once got past a rule of the spec.
+// Regressions from a security review: each case once got past one of the documented rules.
 import cookieParser from "cookie-parser";
 import express from "express";
 import { expect } from "chai";

@@ -17,7 +17,7 @@ const DOCUMENTED_TABLE = {
 };
 
 describe("SessionError", () => {
-  it("has exactly the codes and statuses of the spec", () => {
+  it("has exactly the documented codes and statuses", () => {
     expect({ ...ERROR_STATUS }).to.deep.equal(DOCUMENTED_TABLE);
   });
 
