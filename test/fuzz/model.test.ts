@@ -177,21 +177,31 @@ class Login implements Command {
   toString = () => `login(${this.user}${this.rememberMe ? ", remember me" : ""})`;
 }
 
-class Me implements Command {
+/** A step that sends a session's access token; `expect` predicts the answer once the guard let it through. */
+abstract class AccessTokenStep implements Command {
   constructor(readonly k: number) {}
+  abstract send(r: Real, s: ModelSession): request.Test;
+  abstract expect(m: Model, s: ModelSession, res: request.Response): Event[];
   check = hasSessions;
   run = (m: Model, r: Real) =>
     step(m, r, async () => {
       const s = pick(m, this.k);
-      const res = await request(r.t.app).get("/me").set("Authorization", bearer(s));
+      const res = await this.send(r, s).set("Authorization", bearer(s));
       const refusal = guardRefusal(m, s);
       if (refusal) return (expectRefused(res, ...refusal), []);
-      expect(res.status).to.equal(200);
-      expect(res.body.id).to.equal(s.id);
-      s.lastUsedAt = m.now; // touchInterval is 1 ms: every check touches
-      return [];
+      return this.expect(m, s, res);
     });
-  toString = () => `me(#${this.k})`;
+}
+
+class Me extends AccessTokenStep {
+  send = (r: Real) => request(r.t.app).get("/me");
+  expect(m: Model, s: ModelSession, res: request.Response): Event[] {
+    expect(res.status).to.equal(200);
+    expect(res.body.id).to.equal(s.id);
+    s.lastUsedAt = m.now; // touchInterval is 1 ms: every check touches
+    return [];
+  }
+  override toString = () => `me(#${this.k})`;
 }
 
 /** A step that sends a session's refresh token `back` generations old to `path`; `expect` predicts the rest for a live session. */
@@ -254,20 +264,14 @@ class LogoutByRefresh extends RefreshTokenStep {
   override toString = () => `logout by refresh token(#${this.k}, ${this.back} back)`;
 }
 
-class Logout implements Command {
-  constructor(readonly k: number) {}
-  check = hasSessions;
-  run = (m: Model, r: Real) =>
-    step(m, r, async () => {
-      const s = pick(m, this.k);
-      const res = await request(r.t.app).post("/auth/logout").set("Authorization", bearer(s));
-      const refusal = guardRefusal(m, s);
-      if (refusal) return (expectRefused(res, ...refusal), []);
-      expect(res.status).to.equal(204);
-      s.ended = true;
-      return [{ event: "logout", payload: { sessionId: s.id, userId: s.user } }];
-    });
-  toString = () => `logout(#${this.k})`;
+class Logout extends AccessTokenStep {
+  send = (r: Real) => request(r.t.app).post("/auth/logout");
+  expect(_m: Model, s: ModelSession, res: request.Response): Event[] {
+    expect(res.status).to.equal(204);
+    s.ended = true;
+    return [{ event: "logout", payload: { sessionId: s.id, userId: s.user } }];
+  }
+  override toString = () => `logout(#${this.k})`;
 }
 
 class LogoutAll implements Command {

@@ -4,7 +4,7 @@
  * into Redis for the Redis rows. Add a row here for a new store; never copy
  * the suite.
  */
-import { Redis } from "ioredis";
+import { Redis, type Cluster } from "ioredis";
 import { MemoryStore } from "../../lib/stores/memory.js";
 import { RedisStore } from "../../lib/stores/redis.js";
 import { describeStoreContract } from "../../lib/testing/index.js";
@@ -14,12 +14,20 @@ import { redisInspector } from "./redis-inspector.js";
 
 let prefixes = 0;
 
-/** Closes the store, then both connections (the store's and the suite's inspector). */
-const closeAll = (store: RedisStore, client: { quit(): Promise<unknown> }, inspector: { quit(): Promise<unknown> }) => async () => {
-  await store.close();
-  await client.quit();
-  await inspector.quit();
-};
+/** A RedisStore under a fresh prefix on `client`, inspected through the suite's own connection; closing quits both. */
+function openedRedisStore(client: Redis | Cluster, inspector: Redis | Cluster) {
+  const prefix = `contract${++prefixes}:`;
+  const store = new RedisStore({ client, prefix });
+  return {
+    store,
+    inspect: redisInspector(inspector, prefix),
+    async close() {
+      await store.close();
+      await client.quit();
+      await inspector.quit();
+    },
+  };
+}
 
 describeStoreContract({
   name: "MemoryStore",
@@ -40,13 +48,7 @@ describeStoreContract({
     // Settings that cannot hang a request, as the store asks of a given client.
     const client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, commandTimeout: 5000, maxRetriesPerRequest: 1 });
     await client.connect();
-    const prefix = `contract${++prefixes}:`;
-    const store = new RedisStore({ client, prefix });
-    return {
-      store,
-      inspect: redisInspector(inspector, prefix),
-      close: closeAll(store, client, inspector),
-    };
+    return openedRedisStore(client, inspector);
   },
 });
 
@@ -61,12 +63,6 @@ describeStoreContract({
     const inspector = clusterInspector(await connectCluster(cluster));
     await flushCluster(inspector, { scripts: true });
     const client = await connectCluster(cluster, { redisOptions: { commandTimeout: 5000 } });
-    const prefix = `contract${++prefixes}:`;
-    const store = new RedisStore({ client, prefix });
-    return {
-      store,
-      inspect: redisInspector(inspector, prefix),
-      close: closeAll(store, client, inspector),
-    };
+    return openedRedisStore(client, inspector);
   },
 });
