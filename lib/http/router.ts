@@ -13,18 +13,8 @@ import { toJson, toTokenSet, type TokenSet } from "./json.js";
 import { readJsonBody } from "./body.js";
 import { guardInternals, type Guard, type GuardInternals } from "./guard.js";
 import { failSafely } from "./respond.js";
-import {
-  carriesSessionCookie,
-  checkCsrf,
-  clearTokenCookies,
-  clearTossedCookies,
-  cookieValue,
-  hasDuplicateCookies,
-  mayChangeCookies,
-  refuseDuplicateCookies,
-  setTokenCookies,
-  usesCookies,
-} from "./transport.js";
+import { routeCookies } from "./route-cookies.js";
+import { cookieValue, setTokenCookies, usesCookies, checkCsrf } from "./transport.js";
 
 /**
  * What `authenticate` returns for valid credentials.
@@ -164,36 +154,7 @@ function routeHandlers(
   const { config, manager } = inner;
   const cookies = usesCookies(config);
   const mountPath = (req: Request) => req.baseUrl || "/";
-  /** The router's paths that read the refresh cookie or clear cookies: where a tossed cookie would matter. */
-  const cookieRoutes = [paths.refresh, paths.logout, paths.logoutAll].filter((path): path is string => path !== false);
-
-  /**
-   * First thing on a route that sets or clears cookies: a request carrying
-   * a session cookie must pass the CSRF rule before anything is read (a
-   * form from a sibling subdomain is same-site, so SameSite lets its
-   * cookies through), then carry each session cookie at most once.
-   */
-  function checkCookies(req: Request): void {
-    if (!cookies) return;
-    if (carriesSessionCookie(req, config) && !mayChangeCookies(req, config)) throw new SessionError("csrf_failed");
-    refuseDuplicateCookies(req, config);
-  }
-
-  /**
-   * Clears the session cookies, for a request that may change them only: a
-   * forged one (which a cross-site page sends without the SameSite cookies,
-   * so it fails before any check of them) must not log the browser out.
-   * When the request carried a session cookie twice, the tossed copies go too.
-   */
-  function clearCookies(req: Request, res: Response): void {
-    if (!cookies || !mayChangeCookies(req, config)) return;
-    clearTokenCookies(res, config, mountPath(req));
-    if (hasDuplicateCookies(req, config)) {
-      const mount = mountPath(req);
-      const routePaths = [mount, ...cookieRoutes.map((path) => (mount === "/" ? path : mount + path))];
-      clearTossedCookies(res, config, req.hostname ?? "", routePaths, mount);
-    }
-  }
+  const { check: checkCookies, clear: clearCookies } = routeCookies(config, [paths.refresh, paths.logout, paths.logoutAll]);
 
   /** The guard's check, for the routes that need the caller's session. */
   async function currentSession(req: Request): Promise<SessionHandle> {
