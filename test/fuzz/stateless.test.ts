@@ -121,7 +121,8 @@ type BodyRecipe =
   | { kind: "fields"; entries: Array<[string, unknown]>; refresh?: RefreshRecipe }
   | { kind: "text"; text: string }
   | { kind: "deep"; depth: number }
-  | { kind: "large"; bytes: number };
+  | { kind: "large"; bytes: number }
+  | { kind: "login"; user: string; claims: unknown; data: unknown; rememberMe: unknown };
 
 const FIELD_NAMES = [
   "user",
@@ -129,6 +130,8 @@ const FIELD_NAMES = [
   "refresh_token",
   "remember_me",
   "keep_current",
+  "claims",
+  "data",
   "__proto__",
   "constructor",
   "prototype",
@@ -143,7 +146,17 @@ const bodyRecipe: fc.Arbitrary<BodyRecipe> = fc.oneof(
       entries: fc.array(
         fc.tuple(
           fc.oneof(fc.constantFrom(...FIELD_NAMES), fc.string({ maxLength: 10 })),
-          fc.oneof(fc.constantFrom("alice", PASSWORD, true, false, null, "true", 1), fc.jsonValue({ maxDepth: 2 })),
+          fc.oneof(
+            fc.constantFrom("alice", PASSWORD, true, false, null, "true", 1),
+            fc.jsonValue({ maxDepth: 2 }),
+            fc.dictionary(
+              fc.constantFrom("role", "toString", "valueOf", "hasOwnProperty", "sub", "exp", "x".repeat(300)),
+              fc.jsonValue({ maxDepth: 1 }),
+              {
+                maxKeys: 3,
+              },
+            ),
+          ),
         ),
         { maxLength: 5 },
       ),
@@ -154,6 +167,23 @@ const bodyRecipe: fc.Arbitrary<BodyRecipe> = fc.oneof(
   fc.record({ kind: fc.constant("text" as const), text: fc.string({ maxLength: 200 }) }),
   fc.record({ kind: fc.constant("deep" as const), depth: fc.integer({ min: 100, max: 20_000 }) }),
   fc.record({ kind: fc.constant("large" as const), bytes: fc.integer({ min: 16_000, max: 200_000 }) }),
+  // A valid login whose user id, claims and data are anything: authenticate passes them on.
+  fc.record({
+    kind: fc.constant("login" as const),
+    user: fc.oneof(fc.constant("alice"), fc.string({ maxLength: 40 }), fc.string({ unit: "grapheme", maxLength: 20 })),
+    claims: fc.oneof(
+      fc.dictionary(
+        fc.oneof(fc.constantFrom("role", "toString", "valueOf", "hasOwnProperty", "__proto__", "sub", "exp"), fc.string({ maxLength: 8 })),
+        fc.jsonValue({ maxDepth: 2 }),
+        {
+          maxKeys: 4,
+        },
+      ),
+      fc.jsonValue({ maxDepth: 1 }),
+    ),
+    data: fc.jsonValue({ maxDepth: 3 }),
+    rememberMe: fc.constantFrom(true, false, "yes", undefined),
+  }),
 );
 
 type CookieRecipe =
@@ -305,6 +335,17 @@ function bodyText(recipe: BodyRecipe, live: Live): string | undefined {
       return "[".repeat(recipe.depth) + "]".repeat(recipe.depth);
     case "large":
       return JSON.stringify({ user: "alice", password: PASSWORD, pad: "x".repeat(recipe.bytes) });
+    case "login": {
+      const claims =
+        recipe.claims !== null && typeof recipe.claims === "object" && !Array.isArray(recipe.claims) ? recipe.claims : undefined;
+      // Claims written out by hand, so `__proto__` is a real key of the JSON text.
+      const claimsText = claims
+        ? `{${Object.entries(claims)
+            .map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v) ?? "null"}`)
+            .join(",")}}`
+        : (JSON.stringify(recipe.claims) ?? "null");
+      return `{"user":${JSON.stringify(recipe.user)},"password":${JSON.stringify(PASSWORD)},"claims":${claimsText},"data":${JSON.stringify(recipe.data) ?? "null"},"remember_me":${JSON.stringify(recipe.rememberMe) ?? "false"}}`;
+    }
   }
 }
 
@@ -324,7 +365,11 @@ function fuzzApp(options: Partial<SessionGuardOptions>): Express {
   app.use(
     "/auth",
     createSessionRouter(guard, {
-      authenticate: (req) => (req.body.password === PASSWORD && typeof req.body.user === "string" ? { userId: req.body.user } : null),
+      // Claims and data straight from the body, as careless apps pass them on.
+      authenticate: (req) =>
+        req.body.password === PASSWORD && typeof req.body.user === "string"
+          ? { userId: req.body.user, claims: req.body.claims as Record<string, unknown> | undefined, data: req.body.data }
+          : null,
     }),
   );
   app.get("/me", guard, (req, res) => res.json({ id: req.session.id }));
