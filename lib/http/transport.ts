@@ -95,15 +95,18 @@ export function cookieValue(req: Request, name: string, errorCode: "token_invali
  */
 export function cookieCount(header: string | undefined, name: string): number {
   if (header === undefined) return 0;
-  const first = header.indexOf(name);
-  if (first === -1) return 0;
-  // Fast path: the name's text appears once, so it is at most one cookie.
-  const once = header.lastIndexOf(name) === first;
+  // indexOf over the raw header, no split: the guard reads this on every
+  // cookie-authenticated request. A match counts when it is a whole pair's
+  // name: after the header's start or a ";", before "=", or alone in its
+  // pair (a nameless cookie whose value is the name: refused, to be safe).
   let count = 0;
-  for (const pair of header.split(";")) {
-    const eq = pair.indexOf("=");
-    if ((eq === -1 ? pair : pair.slice(0, eq)).trim() === name) count++;
-    if (once && count === 1) return 1;
+  for (let at = header.indexOf(name); at !== -1; at = header.indexOf(name, at + name.length)) {
+    let before = at - 1;
+    while (before >= 0 && (header[before] === " " || header[before] === "\t")) before--;
+    let after = at + name.length;
+    while (header[after] === " " || header[after] === "\t") after++;
+    const ends = after >= header.length || header[after] === "=" || header[after] === ";";
+    if ((before < 0 || header[before] === ";") && ends) count++;
   }
   return count;
 }
