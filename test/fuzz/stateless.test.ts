@@ -1,536 +1,543 @@
-// Stateless fuzzing: arbitrary requests against every route of the router
-// and the guarded routes, on a real Redis, over real HTTP (so headers reach
-// the app as a client sends them). A request is a recipe: which app (header
-// or cookie transport), which route, and how its Authorization, Cookie,
-// Origin, CSRF header, Content-Type and body are made — arbitrary text, or
-// the live sessions' real tokens mutated (bit flips, cuts, swapped parts,
-// re-encoded headers, claims edited and re-signed with the right key,
-// refresh tokens with any part changed). The recipe is applied to the
-// tokens live at run time, so counterexamples stay readable.
-//
-// Properties, for every request: never a 5xx; no uncaught exception or
-// unhandled rejection; every answer is JSON (or an empty 204) and every
-// error carries a documented code with its documented status; a refused
-// request changes nothing in Redis (every key, type, value and expiry time
-// compared before and after).
-import fc from "fast-check";
-import { createHmac } from "node:crypto";
+/**
+ * Stateless fuzzing of every route: generated requests (any Authorization
+ * and Cookie headers, origins, content types, methods and JSON bodies of any
+ * shape, and tokens mutated from real ones or forged with the right keys)
+ * against three apps on one real Redis, each with sessions logged in
+ * beforehand:
+ *
+ * - `header`: Bearer tokens, cookie-parser mounted;
+ * - `cookie`: cookie transport with a trusted origin, cookie-parser mounted;
+ * - `both`: header and cookies, no cookie-parser (the guard reads the Cookie
+ *   header itself), `express.json()` before the router (the router reuses
+ *   the parsed body), cookies without `Secure` (names without prefixes).
+ *
+ * For every request:
+ * - an answer comes, never a 5xx, and no uncaught exception or unhandled
+ *   rejection happens meanwhile;
+ * - a route of the library answers JSON: a documented error code with its
+ *   status and `WWW-Authenticate`, or the route's documented success;
+ *   a request no route serves gets the app's own 404 (or Express's
+ *   OPTIONS answer);
+ * - a rejected request (4xx) changes nothing in Redis (every key's type,
+ *   value and expiry instant) and emits no event; the one rejection that changes something by design,
+ *   `refresh_token_reused`, deletes exactly its session and emits
+ *   `reuse_detected`;
+ * - an error message never carries a token;
+ * - an unsafe request that succeeds on a cookie app proved it is not
+ *   cross-site (trusted origin or CSRF header), or did not rest on a cookie.
+ *
+ * Every run starts from the same Redis content (the baseline is put back
+ * when a run changed it), so runs do not depend on each other.
+ */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect } from "chai";
 import cookieParser from "cookie-parser";
-import express, { type Express, type NextFunction, type Request, type Response } from "express";
-import { createSessionRouter, ERROR_STATUS, sessionGuard, type SessionGuardOptions } from "../../lib/index.js";
+import express, { type NextFunction, type Request, type Response } from "express";
+import fc from "fast-check";
+import { createSessionRouter, ERROR_STATUS, sessionGuard, type Guard, type SessionErrorCode, type SessionEvents } from "../../lib/index.js";
 import { PASSWORD, redisFixture, SECRET, type RedisFixture } from "../http/app.js";
 import { fakeClock } from "../support/clock.js";
-import { fuzzParameters, fuzzTimeout } from "./settings.js";
+import {
+  genuineRefresh,
+  renderRequest,
+  requestSpec,
+  TRUSTED_ORIGIN,
+  type PoolSession,
+  type RenderContext,
+  type RenderedRequest,
+  type RouteName,
+} from "./inputs.js";
+import { diffStates, readState, restoreBaseline, takeBaseline, type Baseline, type RedisState } from "./redis-state.js";
+import { fuzz, fuzzTimeout, printOutcomes } from "./settings.js";
 
-const TRUSTED = "http://trusted.example";
-type AppName = "header" | "cookie";
-type Who = "alice" | "bob";
+const REFRESH_SECRET = "fuzz-refresh-secret-0123456789-abcdefghijklmnopq";
+const ANSWER_TIMEOUT_MS = 5000;
+/** Header of the answers the fuzz app gives itself (its 404, body-parser's refusals). */
+const APP_ANSWER = "x-fuzz-app-answer";
+const EVENT_NAMES: Array<keyof SessionEvents> = ["login", "refresh", "logout", "revoke", "reuse_detected", "store_error"];
 
-interface Live {
-  access: Record<Who, string>;
-  refresh: Record<Who, string>;
-  sid: Record<Who, string>;
+type Kind = "header" | "cookie" | "both";
+const KINDS: Kind[] = ["header", "cookie", "both"];
+
+interface FuzzApp {
+  kind: Kind;
+  guard: Guard;
+  app: express.Express;
+  server: http.Server;
+  port: number;
+  redis: RedisFixture;
+  cookieNames: { access: string; refresh: string };
+  events: Array<{ event: string; payload: Record<string, unknown> }>;
+  /** Errors that reached the app's last error handler (answered 500). */
+  unexpected: unknown[];
 }
 
-// ---- recipes ---------------------------------------------------------------
+/** Users of the pool: plain, and one whose id has key syntax and unicode in it. */
+const USERS = ["alice", "bob", "ü{x}:s:1 ☃"];
 
-const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-/** Text a client can put in a header: visible ASCII, space, tab and Latin-1. */
-const headerText = (maxLength = 200) =>
-  fc.string({
-    unit: fc
-      .oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.constant(0x09), fc.integer({ min: 0x80, max: 0xff }))
-      .map((c) => String.fromCharCode(c)),
-    maxLength,
+function buildFuzzApp(kind: Kind, redis: RedisFixture, now: () => number): Omit<FuzzApp, "server" | "port"> {
+  const guard = sessionGuard({
+    store: redis.store,
+    now,
+    secret: SECRET,
+    refreshSecret: REFRESH_SECRET,
+    transport: kind,
+    trustedOrigins: [TRUSTED_ORIGIN],
+    ...(kind === "both" ? { cookie: { secure: false } } : {}),
   });
-const who = fc.constantFrom<Who>("alice", "bob");
-const swapChar = fc.constantFrom(...(BASE64URL + ".=+/ %").split(""));
-
-type AccessRecipe =
-  | { kind: "real"; who: Who }
-  | { kind: "flip"; who: Who; at: number; char: string }
-  | { kind: "cut"; who: Who; at: number }
-  | { kind: "swap"; parts: Array<[Who, number]> }
-  | { kind: "header"; who: Who; header: Record<string, unknown>; resign: boolean }
-  | { kind: "claims"; who: Who; claims: Record<string, unknown> }
-  | { kind: "text"; text: string };
-
-const claimValue = fc.oneof(
-  fc.constantFrom(0, -1, 1e20, "1", null, true, [], {}),
-  fc.integer(),
-  fc.string({ maxLength: 30 }),
-  fc.constant("__sid_of_bob__"),
-  fc.constant(Math.floor(Date.now() / 1000) + 3600),
-);
-const accessRecipe: fc.Arbitrary<AccessRecipe> = fc.oneof(
-  fc.record({ kind: fc.constant("real" as const), who }),
-  fc.record({ kind: fc.constant("flip" as const), who, at: fc.nat(), char: swapChar }),
-  fc.record({ kind: fc.constant("cut" as const), who, at: fc.nat() }),
-  fc.record({ kind: fc.constant("swap" as const), parts: fc.array(fc.tuple(who, fc.nat({ max: 2 })), { minLength: 1, maxLength: 4 }) }),
-  fc.record({
-    kind: fc.constant("header" as const),
-    who,
-    header: fc.record(
-      {
-        alg: fc.constantFrom("none", "HS256", "HS384", "HS512", "RS256", "ES256", "hs256", "", null),
-        typ: fc.constantFrom("at+jwt", "JWT", "application/at+jwt", "AT+JWT", "", 1),
-        kid: fc.oneof(fc.constantFrom("k1", "", "../../etc/passwd"), fc.string({ maxLength: 20 })),
-        crit: fc.constantFrom(["exp"], [], "b64", null),
-        jku: fc.constant("http://127.0.0.1:1/keys"),
-      },
-      { requiredKeys: [] },
-    ),
-    resign: fc.boolean(),
-  }),
-  fc.record({
-    kind: fc.constant("claims" as const),
-    who,
-    claims: fc.dictionary(fc.constantFrom("sub", "sid", "exp", "iat", "nbf", "jti", "iss", "aud", "role", "__proto__"), claimValue, {
-      maxKeys: 4,
-    }),
-  }),
-  fc.record({ kind: fc.constant("text" as const), text: headerText(100) }),
-);
-
-type RefreshRecipe =
-  | { kind: "real"; who: Who }
-  | { kind: "flip"; who: Who; at: number; char: string }
-  | { kind: "part"; who: Who; part: number; value: string }
-  | { kind: "borrow"; who: Who; part: number }
-  | { kind: "text"; text: string };
-
-const refreshRecipe: fc.Arbitrary<RefreshRecipe> = fc.oneof(
-  fc.record({ kind: fc.constant("real" as const), who }),
-  fc.record({ kind: fc.constant("flip" as const), who, at: fc.nat(), char: swapChar }),
-  fc.record({
-    kind: fc.constant("part" as const),
-    who,
-    part: fc.nat({ max: 3 }),
-    value: fc.oneof(fc.constantFrom("", "0", "1", "01", "-1", "999999999999999", "9".repeat(40), "AAAA"), fc.string({ maxLength: 40 })),
-  }),
-  fc.record({ kind: fc.constant("borrow" as const), who, part: fc.nat({ max: 3 }) }),
-  fc.record({ kind: fc.constant("text" as const), text: headerText(100) }),
-);
-
-type BodyRecipe =
-  | { kind: "none" }
-  | { kind: "json"; value: unknown }
-  | { kind: "fields"; entries: Array<[string, unknown]>; refresh?: RefreshRecipe }
-  | { kind: "text"; text: string }
-  | { kind: "deep"; depth: number }
-  | { kind: "large"; bytes: number }
-  | { kind: "login"; user: string; claims: unknown; data: unknown; rememberMe: unknown };
-
-const FIELD_NAMES = [
-  "user",
-  "password",
-  "refresh_token",
-  "remember_me",
-  "keep_current",
-  "claims",
-  "data",
-  "__proto__",
-  "constructor",
-  "prototype",
-  "toString",
-];
-const bodyRecipe: fc.Arbitrary<BodyRecipe> = fc.oneof(
-  fc.constant({ kind: "none" as const }),
-  fc.record({ kind: fc.constant("json" as const), value: fc.jsonValue({ maxDepth: 4 }) }),
-  fc.record(
-    {
-      kind: fc.constant("fields" as const),
-      entries: fc.array(
-        fc.tuple(
-          fc.oneof(fc.constantFrom(...FIELD_NAMES), fc.string({ maxLength: 10 })),
-          fc.oneof(
-            fc.constantFrom("alice", PASSWORD, true, false, null, "true", 1),
-            fc.jsonValue({ maxDepth: 2 }),
-            fc.dictionary(
-              fc.constantFrom("role", "toString", "valueOf", "hasOwnProperty", "sub", "exp", "x".repeat(300)),
-              fc.jsonValue({ maxDepth: 1 }),
-              {
-                maxKeys: 3,
-              },
-            ),
-          ),
-        ),
-        { maxLength: 5 },
-      ),
-      refresh: refreshRecipe,
-    },
-    { requiredKeys: ["kind", "entries"] },
-  ),
-  fc.record({ kind: fc.constant("text" as const), text: fc.string({ maxLength: 200 }) }),
-  fc.record({ kind: fc.constant("deep" as const), depth: fc.integer({ min: 100, max: 20_000 }) }),
-  fc.record({ kind: fc.constant("large" as const), bytes: fc.integer({ min: 16_000, max: 200_000 }) }),
-  // A valid login whose user id, claims and data are anything: authenticate passes them on.
-  fc.record({
-    kind: fc.constant("login" as const),
-    user: fc.oneof(fc.constant("alice"), fc.string({ maxLength: 40 }), fc.string({ unit: "grapheme", maxLength: 20 })),
-    claims: fc.oneof(
-      fc.dictionary(
-        fc.oneof(fc.constantFrom("role", "toString", "valueOf", "hasOwnProperty", "__proto__", "sub", "exp"), fc.string({ maxLength: 8 })),
-        fc.jsonValue({ maxDepth: 2 }),
-        {
-          maxKeys: 4,
-        },
-      ),
-      fc.jsonValue({ maxDepth: 1 }),
-    ),
-    data: fc.jsonValue({ maxDepth: 3 }),
-    rememberMe: fc.constantFrom(true, false, "yes", undefined),
-  }),
-);
-
-type CookieRecipe =
-  { kind: "text"; text: string } | { kind: "tokens"; access?: AccessRecipe; refresh?: RefreshRecipe; twice: boolean; junk: string };
-
-const cookieRecipe: fc.Arbitrary<CookieRecipe> = fc.oneof(
-  fc.record({ kind: fc.constant("text" as const), text: headerText(200) }),
-  fc.record(
-    { kind: fc.constant("tokens" as const), access: accessRecipe, refresh: refreshRecipe, twice: fc.boolean(), junk: headerText(20) },
-    { requiredKeys: ["kind", "twice", "junk"] },
-  ),
-);
-
-/** A session id for the path: a live one, any text (percent-encoded), or a raw path segment such as `%zz`. */
-type PathRecipe = { kind: "real"; who: Who } | { kind: "text"; text: string } | { kind: "raw"; segment: string };
-
-const ROUTES = [
-  { method: "POST", path: "/auth/login" },
-  { method: "POST", path: "/auth/refresh" },
-  { method: "POST", path: "/auth/logout" },
-  { method: "POST", path: "/auth/logout-all" },
-  { method: "GET", path: "/auth/sessions" },
-  { method: "DELETE", path: "/auth/sessions/:id" },
-  { method: "GET", path: "/me" },
-  { method: "POST", path: "/me" },
-  { method: "GET", path: "/maybe" },
-  { method: "POST", path: "/me/revoke-others" },
-] as const;
-
-interface RequestRecipe {
-  app: AppName;
-  route: number;
-  id: PathRecipe;
-  authorization?: { scheme: string; token: AccessRecipe };
-  cookie?: CookieRecipe;
-  origin?: string;
-  csrf?: boolean;
-  contentType?: string;
-  body: BodyRecipe;
-}
-
-const requestRecipe: fc.Arbitrary<RequestRecipe> = fc.record(
-  {
-    app: fc.constantFrom<AppName>("header", "cookie"),
-    route: fc.nat({ max: ROUTES.length - 1 }),
-    id: fc.oneof(
-      fc.record({ kind: fc.constant("real" as const), who }),
-      fc.record({ kind: fc.constant("text" as const), text: fc.string({ minLength: 1 }) }),
-      fc.record({ kind: fc.constant("raw" as const), segment: fc.constantFrom("%", "%zz", "..", "%2e%2e", "%00", "x".repeat(3000)) }),
-    ),
-    authorization: fc.record({ scheme: fc.constantFrom("Bearer ", "bearer ", "Bearer  ", "Basic ", "", "Bearer\t"), token: accessRecipe }),
-    cookie: cookieRecipe,
-    origin: fc.oneof(fc.constantFrom(TRUSTED, "http://evil.example", "null", "http://trusted.example.evil.example"), headerText(60)),
-    csrf: fc.boolean(),
-    contentType: fc.oneof(
-      fc.constantFrom(
-        "application/json",
-        "application/json; charset=utf-8",
-        "application/json; charset=latin1",
-        "text/plain",
-        "application/x-www-form-urlencoded",
-        "multipart/form-data; boundary=x",
-        "application/vnd.api+json",
-      ),
-      headerText(60),
-    ),
-    body: bodyRecipe,
-  },
-  { requiredKeys: ["app", "route", "id", "body"] },
-);
-
-// ---- applying a recipe to the live tokens ------------------------------------
-
-const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
-const hs256 = (input: string) => createHmac("sha256", SECRET).update(input).digest("base64url");
-const decodePart = (part: string): Record<string, unknown> => {
-  try {
-    return JSON.parse(Buffer.from(part, "base64url").toString("utf8")) as Record<string, unknown>;
-  } catch {
-    return {};
-  }
-};
-const flip = (s: string, at: number, char: string) =>
-  s.length === 0 ? char : s.slice(0, at % s.length) + char + s.slice((at % s.length) + 1);
-
-function accessToken(recipe: AccessRecipe, live: Live): string {
-  switch (recipe.kind) {
-    case "real":
-      return live.access[recipe.who];
-    case "flip":
-      return flip(live.access[recipe.who], recipe.at, recipe.char);
-    case "cut":
-      return live.access[recipe.who].slice(0, recipe.at % live.access[recipe.who].length);
-    case "swap":
-      return recipe.parts.map(([w, i]) => live.access[w].split(".")[i]).join(".");
-    case "header": {
-      const [h, p, s] = live.access[recipe.who].split(".");
-      const header = b64({ ...decodePart(h), ...recipe.header });
-      return recipe.resign ? `${header}.${p}.${hs256(`${header}.${p}`)}` : `${header}.${p}.${s}`;
-    }
-    case "claims": {
-      const [h, p] = live.access[recipe.who].split(".");
-      const claims: Record<string, unknown> = { ...decodePart(p) };
-      for (const [name, value] of Object.entries(recipe.claims)) claims[name] = value === "__sid_of_bob__" ? live.sid.bob : value;
-      const payload = b64(claims);
-      return `${h}.${payload}.${hs256(`${h}.${payload}`)}`;
-    }
-    case "text":
-      return recipe.text;
-  }
-}
-
-function refreshToken(recipe: RefreshRecipe, live: Live): string {
-  switch (recipe.kind) {
-    case "real":
-      return live.refresh[recipe.who];
-    case "flip":
-      return flip(live.refresh[recipe.who], recipe.at, recipe.char);
-    case "part": {
-      const parts = live.refresh[recipe.who].split(".");
-      parts[recipe.part] = recipe.value;
-      return parts.join(".");
-    }
-    case "borrow": {
-      const parts = live.refresh[recipe.who].split(".");
-      parts[recipe.part] = live.refresh[recipe.who === "alice" ? "bob" : "alice"].split(".")[recipe.part];
-      return parts.join(".");
-    }
-    case "text":
-      return recipe.text;
-  }
-}
-
-function bodyText(recipe: BodyRecipe, live: Live): string | undefined {
-  switch (recipe.kind) {
-    case "none":
-      return undefined;
-    case "json":
-      return JSON.stringify(recipe.value);
-    case "fields": {
-      // Written out by hand, so `__proto__` is a real key of the JSON text.
-      const entries: Array<[string, unknown]> = [...recipe.entries];
-      if (recipe.refresh) entries.push(["refresh_token", refreshToken(recipe.refresh, live)]);
-      return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v) ?? "null"}`).join(",")}}`;
-    }
-    case "text":
-      return recipe.text;
-    case "deep":
-      return "[".repeat(recipe.depth) + "]".repeat(recipe.depth);
-    case "large":
-      return JSON.stringify({ user: "alice", password: PASSWORD, pad: "x".repeat(recipe.bytes) });
-    case "login": {
-      const claims =
-        recipe.claims !== null && typeof recipe.claims === "object" && !Array.isArray(recipe.claims) ? recipe.claims : undefined;
-      // Claims written out by hand, so `__proto__` is a real key of the JSON text.
-      const claimsText = claims
-        ? `{${Object.entries(claims)
-            .map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v) ?? "null"}`)
-            .join(",")}}`
-        : (JSON.stringify(recipe.claims) ?? "null");
-      return `{"user":${JSON.stringify(recipe.user)},"password":${JSON.stringify(PASSWORD)},"claims":${claimsText},"data":${JSON.stringify(recipe.data) ?? "null"},"remember_me":${JSON.stringify(recipe.rememberMe) ?? "false"}}`;
-    }
-  }
-}
-
-// ---- the run -------------------------------------------------------------------
-
-/**
- * Only the library's surface: cookie-parser, the router, guarded routes
- * and the error handler, with nothing of the app's own (no body parser)
- * that could answer first. Time stands still, so no check is due a touch
- * and a refused request has nothing to write.
- */
-function fuzzApp(options: Partial<SessionGuardOptions>): Express {
-  const clock = fakeClock();
-  const guard = sessionGuard({ secret: SECRET, now: clock.now, ...options });
+  const events: FuzzApp["events"] = [];
+  for (const event of EVENT_NAMES)
+    guard.on(event, (payload) => events.push({ event, payload: payload as unknown as Record<string, unknown> }));
+  const unexpected: unknown[] = [];
   const app = express();
-  app.use(cookieParser());
+  if (kind !== "both") app.use(cookieParser());
+  else app.use(express.json());
   app.use(
     "/auth",
     createSessionRouter(guard, {
-      // Claims and data straight from the body, as careless apps pass them on.
-      authenticate: (req) =>
-        req.body.password === PASSWORD && typeof req.body.user === "string"
-          ? { userId: req.body.user, claims: req.body.claims as Record<string, unknown> | undefined, data: req.body.data }
-          : null,
+      // Claims and data come from the body when given: values from user
+      // input must be a 400 at login, never a 500.
+      authenticate: (req) => {
+        const { user, password, claims, data } = req.body as Record<string, unknown>;
+        if (typeof user !== "string" || password !== PASSWORD) return null;
+        return {
+          userId: user,
+          claims: claims === undefined ? { role: "member" } : (claims as Record<string, unknown>),
+          data: data === undefined ? { plan: "pro" } : data,
+        };
+      },
     }),
   );
-  app.get("/me", guard, (req, res) => res.json({ id: req.session.id }));
-  app.post("/me", guard, (req, res) => res.json({ id: req.session.id }));
+  app.get("/me", guard, (req, res) => {
+    res.json({
+      id: req.session.id,
+      userId: req.session.userId,
+      role: req.session.claims.role,
+      data: req.session.data,
+      rememberMe: req.session.rememberMe,
+    });
+  });
+  app.post("/me", guard, (req, res) => res.json({ userId: req.session.userId }));
   app.get("/maybe", guard.optional, (req, res) => res.json({ user: req.session?.userId ?? null }));
-  app.post("/me/revoke-others", guard, (req, res, next) => {
-    req.session.revokeOthers().then((revoked) => res.json({ revoked }), next);
-  });
   app.use(guard.errorHandler);
-  app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
-    res.status(500).json({ error: "unexpected", message: err.message });
+  // The app's own answers carry a header, so that they are told apart from the library's (HEAD has no body).
+  app.use((_req: Request, res: Response) => res.status(404).set(APP_ANSWER, "no_route").json({ error: "no_route" }));
+  app.use((err: { type?: unknown; status?: unknown; message?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    // body-parser's own refusals (bad JSON, charset, size) are the app's answers, not the library's.
+    if (typeof err?.type === "string" && typeof err.status === "number" && err.status >= 400 && err.status < 500) {
+      res.status(err.status).set(APP_ANSWER, "body_parser").json({ error: "app_body_parser" });
+      return;
+    }
+    unexpected.push(err);
+    res.status(500).json({ error: "unexpected", message: String(err?.message) });
   });
-  return app;
-}
-
-interface Server {
-  port: number;
-  close(): Promise<void>;
-  accessName: string;
-  refreshName: string;
-}
-
-async function serve(app: Express, cookieNames: { access: string; refresh: string }): Promise<Server> {
-  const server = http.createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    accessName: cookieNames.access,
-    refreshName: cookieNames.refresh,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+  const secure = kind !== "both";
+  const cookieNames = { access: secure ? "__Host-sg-access" : "sg-access", refresh: secure ? "__Secure-sg-refresh" : "sg-refresh" };
+  return { kind, guard, app, redis, cookieNames, events, unexpected };
 }
 
 interface Answer {
   status: number;
-  contentType: string | undefined;
-  body: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
 }
 
-function send(server: Server, method: string, path: string, headers: Record<string, string>, body: string | undefined): Promise<Answer> {
-  // Framed explicitly: Node's client sends a GET body with neither length nor chunking.
-  if (body !== undefined) headers = { ...headers, "content-length": String(Buffer.byteLength(body)) };
+function send(port: number, r: RenderedRequest): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port: server.port, method, path, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () =>
-        resolve({ status: res.statusCode!, contentType: res.headers["content-type"], body: Buffer.concat(chunks).toString("utf8") }),
-      );
-      res.on("error", reject);
+    let answered = false;
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port,
+        method: r.method,
+        path: r.path,
+        headers: [["Host", `127.0.0.1:${port}`], ...r.headers].flat(),
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          answered = true;
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+        });
+        res.on("error", reject);
+      },
+    );
+    req.setTimeout(ANSWER_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${ANSWER_TIMEOUT_MS} ms`)));
+    // The server may answer (a 400 for a body over the limit) and close before the body is sent.
+    req.on("error", (err) => {
+      if (!answered) reject(err);
     });
-    req.on("error", reject);
-    req.end(body);
+    if (r.body !== null && r.chunked) {
+      const half = r.body.length >> 1;
+      req.write(r.body.subarray(0, half));
+      req.write(r.body.subarray(half));
+    } else if (r.body !== null) req.write(r.body);
+    req.end();
   });
 }
 
-describe("fuzz: arbitrary requests", function () {
-  this.timeout(fuzzTimeout(60_000));
-  let redis: RedisFixture;
-  const servers = {} as Record<AppName, Server>;
-  let live: Live;
-  const crashes: unknown[] = [];
-  const onCrash = (err: unknown) => crashes.push(err);
+/** Every error code each route may answer (csrf_failed only on unsafe methods). */
+const ROUTE_CODES: Record<Exclude<RouteName, "none">, SessionErrorCode[]> = {
+  login: ["invalid_request", "invalid_credentials"],
+  refresh: ["invalid_request", "refresh_token_invalid", "refresh_token_reused", "csrf_failed"],
+  logout: [
+    "invalid_request",
+    "token_missing",
+    "token_invalid",
+    "token_expired",
+    "session_inactive",
+    "refresh_token_invalid",
+    "refresh_token_reused",
+    "csrf_failed",
+  ],
+  logoutAll: ["invalid_request", "token_missing", "token_invalid", "token_expired", "session_inactive", "csrf_failed"],
+  sessions: ["invalid_request", "token_missing", "token_invalid", "token_expired", "session_inactive"],
+  revoke: ["invalid_request", "token_missing", "token_invalid", "token_expired", "session_inactive", "csrf_failed", "not_found"],
+  me: ["invalid_request", "token_missing", "token_invalid", "token_expired", "session_inactive"],
+  mePost: ["invalid_request", "token_missing", "token_invalid", "token_expired", "session_inactive", "csrf_failed"],
+  maybe: ["invalid_request", "token_invalid", "token_expired", "session_inactive"],
+};
 
-  /** Logs alice in on the header app and bob on the cookie app, from an empty store. */
-  async function freshSessions(): Promise<void> {
-    const keys = await redis.keys();
-    if (keys.length > 0) await redis.client.del(...keys);
-    const login = async (server: Server, user: string) => {
-      const res = await send(
-        server,
-        "POST",
-        "/auth/login",
-        { "content-type": "application/json", origin: TRUSTED },
-        JSON.stringify({ user, password: PASSWORD }),
-      );
-      expect(res.status, res.body).to.equal(200);
-      return JSON.parse(res.body) as { access_token: string; refresh_token: string; session: { id: string } };
-    };
-    const [a, b] = [await login(servers.header, "alice"), await login(servers.cookie, "bob")];
-    live = {
-      access: { alice: a.access_token, bob: b.access_token },
-      refresh: { alice: a.refresh_token, bob: b.refresh_token },
-      sid: { alice: a.session.id, bob: b.session.id },
-    };
+const SESSION_KEYS = ["created_at", "current", "expires_at", "id", "ip", "last_used_at", "remember_me", "user_agent"];
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+function checkSessionJson(session: Record<string, unknown>): void {
+  expect(Object.keys(session).sort()).to.deep.equal(SESSION_KEYS);
+  expect(session.id).to.match(/^[A-Za-z0-9_-]{24}$/);
+  expect(session.current).to.be.a("boolean");
+  expect(session.created_at).to.match(ISO);
+  expect(session.last_used_at).to.match(ISO);
+  if (session.expires_at !== null) expect(session.expires_at).to.match(ISO);
+  expect(session.remember_me).to.be.a("boolean");
+}
+
+/** The route's documented success. */
+function checkSuccess(route: Exclude<RouteName, "none">, app: FuzzApp, answer: Answer, json: Record<string, unknown>, head: boolean): void {
+  const expected = route === "logout" || route === "revoke" ? 204 : 200;
+  expect(answer.status, "success status").to.equal(expected);
+  if (expected === 204) {
+    expect(answer.body.length, "a 204 has no body").to.equal(0);
+    return;
   }
-
-  /** Every key under the prefix: type, value and absolute expiry time. */
-  async function snapshot(): Promise<Record<string, unknown>> {
-    const out: Record<string, unknown> = {};
-    for (const key of await redis.keys()) {
-      const type = await redis.client.type(key);
-      const value = type === "string" ? await redis.client.get(key) : await redis.client.zrange(key, 0, -1, "WITHSCORES");
-      out[key] = { type, value, expiresAt: await redis.client.pexpiretime(key) };
+  expect(answer.headers["content-type"]).to.match(/^application\/json/);
+  if (head) return;
+  switch (route) {
+    case "login":
+    case "refresh": {
+      expect(answer.headers["cache-control"]).to.equal("no-store");
+      const tokenKeys =
+        app.kind === "cookie"
+          ? ["expires_in", "session", "token_type"]
+          : ["access_token", "expires_in", "refresh_token", "session", "token_type"];
+      expect(Object.keys(json).sort()).to.deep.equal(tokenKeys);
+      expect(json.token_type).to.equal("Bearer");
+      expect(json.expires_in).to.equal(900);
+      checkSessionJson(json.session as Record<string, unknown>);
+      expect((json.session as { current: boolean }).current).to.equal(true);
+      if (app.kind !== "header") {
+        const cookies = ((answer.headers["set-cookie"] ?? []) as string[]).map((line) => line.slice(0, line.indexOf("=")));
+        expect(cookies).to.have.members([app.cookieNames.access, app.cookieNames.refresh]);
+      }
+      return;
     }
-    return out;
+    case "logoutAll":
+      expect(Object.keys(json)).to.deep.equal(["revoked"]);
+      expect(json.revoked).to.be.a("number").and.satisfy(Number.isInteger).and.at.least(0);
+      return;
+    case "sessions": {
+      expect(Object.keys(json)).to.deep.equal(["sessions"]);
+      const list = json.sessions as Array<Record<string, unknown>>;
+      expect(list).to.be.an("array").with.length.at.least(1);
+      list.forEach(checkSessionJson);
+      expect(
+        list.filter((s) => s.current === true),
+        "exactly one current session",
+      ).to.have.length(1);
+      return;
+    }
+    case "me":
+      // `role` and `data` come from the login body when it gave them, and JSON drops them when undefined.
+      expect(["data", "id", "rememberMe", "role", "userId"]).to.include.members(Object.keys(json));
+      expect(json).to.include.keys("id", "userId", "rememberMe");
+      expect(json.id).to.match(/^[A-Za-z0-9_-]{24}$/);
+      expect(json.userId).to.be.a("string");
+      return;
+    case "mePost":
+      expect(json.userId).to.be.a("string");
+      return;
+    case "maybe":
+      expect(Object.keys(json)).to.deep.equal(["user"]);
+      return;
+  }
+}
+
+function parseJson(body: Buffer): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(body.toString("utf8"));
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the body is a JSON object with an own property `name`. */
+function bodyField(body: Buffer | null, name: string): boolean {
+  const json = body === null ? undefined : parseJson(body);
+  return json !== undefined && Object.prototype.hasOwnProperty.call(json, name);
+}
+
+/** The keys of a session in Redis: its record and its user's index. */
+function sessionKeys(state: RedisState, sid: string): { record: string; index: string } | undefined {
+  for (const key of state.keys.keys()) {
+    if (key.endsWith(`}:s:${sid}`)) return { record: key, index: `${key.slice(0, key.length - `s:${sid}`.length)}i` };
+  }
+  return undefined;
+}
+
+/** `before` with one session deleted, as a reuse detection leaves it (the index's expiry is free). */
+function withoutSession(before: RedisState, sid: string): { expected: RedisState; index: string } {
+  const keys = sessionKeys(before, sid);
+  expect(keys, `the reused session ${sid} was in Redis`).to.not.equal(undefined);
+  const expected = new Map(before.keys);
+  expected.delete(keys!.record);
+  const index = expected.get(keys!.index);
+  if (index !== undefined) {
+    const lines = index.value.split("\n");
+    const kept: string[] = [];
+    for (let i = 0; i < lines.length; i += 2) if (lines[i] !== sid) kept.push(lines[i], lines[i + 1]);
+    if (kept.length === 0) expected.delete(keys!.index);
+    else expected.set(keys!.index, { ...index, value: kept.join("\n") });
+  }
+  return { expected: { keys: expected }, index: keys!.index };
+}
+
+describe("fuzz: stateless inputs against every route", function () {
+  this.timeout(fuzzTimeout(120_000));
+  const clock = fakeClock();
+  const apps: FuzzApp[] = [];
+  const pool: PoolSession[] = [];
+  let baseline: Baseline;
+  const stray: unknown[] = [];
+  const onStray = (err: unknown) => stray.push(err);
+
+  async function poolLogin(app: FuzzApp, index: number, user: string, rememberMe: boolean): Promise<void> {
+    const body = Buffer.from(JSON.stringify({ user, password: PASSWORD, remember_me: rememberMe }));
+    const headers: Array<[string, string]> = [
+      ["Content-Type", "application/json"],
+      ["Content-Length", String(body.length)],
+    ];
+    const answer = await send(app.port, { method: "POST", path: "/auth/login", route: "login", headers, body, chunked: false, tokens: [] });
+    expect(answer.status, answer.body.toString()).to.equal(200);
+    const tokens = tokensOf(app, answer);
+    const refresh = tokens.refresh;
+    pool.push({
+      app: index,
+      user,
+      sid: (parseJson(answer.body)!.session as { id: string }).id,
+      access: tokens.access,
+      refresh,
+      generation: 0,
+      seed: Buffer.from(refresh.split(".")[3], "base64url").subarray(0, 16),
+    });
   }
 
-  before(async function () {
-    redis = await redisFixture();
-    const guard = { store: redis.store, trustedOrigins: [TRUSTED] };
-    // "both" puts the tokens in the JSON as well as in cookies, so the cookie app's tokens are known.
-    servers.header = await serve(fuzzApp(guard), { access: "sg-access", refresh: "sg-refresh" });
-    servers.cookie = await serve(fuzzApp({ ...guard, transport: "both" }), { access: "__Host-sg-access", refresh: "__Secure-sg-refresh" });
-    process.on("uncaughtException", onCrash);
-    process.on("unhandledRejection", onCrash);
-    await freshSessions();
-  });
+  function tokensOf(app: FuzzApp, answer: Answer): { access: string; refresh: string } {
+    const json = parseJson(answer.body)!;
+    if (app.kind === "header") return { access: json.access_token as string, refresh: json.refresh_token as string };
+    const cookies: Record<string, string> = {};
+    for (const line of (answer.headers["set-cookie"] ?? []) as string[]) {
+      const pair = line.slice(0, line.indexOf(";"));
+      cookies[pair.slice(0, pair.indexOf("="))] = decodeURIComponent(pair.slice(pair.indexOf("=") + 1));
+    }
+    return { access: cookies[app.cookieNames.access], refresh: cookies[app.cookieNames.refresh] };
+  }
 
-  after(async function () {
-    process.off("uncaughtException", onCrash);
-    process.off("unhandledRejection", onCrash);
-    await Promise.all(Object.values(servers).map((s) => s.close()));
-    await redis.close();
-  });
+  async function poolRefresh(session: PoolSession): Promise<void> {
+    const app = apps[session.app];
+    const body = Buffer.from(JSON.stringify({ refresh_token: session.refresh }));
+    const headers: Array<[string, string]> = [
+      ["Content-Type", "application/json"],
+      ["Content-Length", String(body.length)],
+    ];
+    const answer = await send(app.port, {
+      method: "POST",
+      path: "/auth/refresh",
+      route: "refresh",
+      headers,
+      body,
+      chunked: false,
+      tokens: [],
+    });
+    expect(answer.status, answer.body.toString()).to.equal(200);
+    const tokens = tokensOf(app, answer);
+    session.access = tokens.access;
+    session.refresh = tokens.refresh;
+    session.generation += 1;
+  }
 
-  it("never a 5xx or a crash; JSON with a documented code; a refused request changes nothing in Redis", async function () {
-    await fc.assert(
-      fc.asyncProperty(requestRecipe, async (recipe) => {
-        const server = servers[recipe.app];
-        const route = ROUTES[recipe.route];
-        let path: string = route.path;
-        if (path.includes(":id")) {
-          const id = recipe.id;
-          path = path.replace(":id", id.kind === "raw" ? id.segment : encodeURIComponent(id.kind === "real" ? live.sid[id.who] : id.text));
-        }
-        const headers: Record<string, string> = {};
-        if (recipe.authorization) headers.authorization = recipe.authorization.scheme + accessToken(recipe.authorization.token, live);
-        if (recipe.cookie) {
-          const c = recipe.cookie;
-          if (c.kind === "text") headers.cookie = c.text;
-          else {
-            const pairs: string[] = [];
-            if (c.access) pairs.push(`${server.accessName}=${accessToken(c.access, live)}`);
-            if (c.refresh) pairs.push(`${server.refreshName}=${refreshToken(c.refresh, live)}`);
-            headers.cookie = [...pairs, ...(c.twice ? pairs : []), c.junk].join("; ");
-          }
-        }
-        if (recipe.origin !== undefined) headers.origin = recipe.origin;
-        if (recipe.csrf) headers["x-requested-with"] = "XMLHttpRequest";
-        if (recipe.contentType !== undefined) headers["content-type"] = recipe.contentType;
-        const body = bodyText(recipe.body, live);
-
-        const before = await snapshot();
-        const answer = await send(server, route.method, path, headers, body);
-        const what = `${route.method} ${path} → ${answer.status} ${answer.body.slice(0, 200)}`;
-        expect(answer.status, what).to.be.below(500);
-        if (answer.status === 204) expect(answer.body, what).to.equal("");
-        else {
-          expect(answer.contentType, what).to.match(/^application\/json/);
-          const json = JSON.parse(answer.body) as { error?: string };
-          if (answer.status >= 400) {
-            expect(Object.keys(ERROR_STATUS), what).to.include(json.error);
-            expect(ERROR_STATUS[json.error as keyof typeof ERROR_STATUS], what).to.equal(answer.status);
-          }
-        }
-        expect(crashes, "uncaught exceptions and unhandled rejections").to.deep.equal([]);
-        if (answer.status >= 400) expect(await snapshot(), `Redis after ${what}`).to.deep.equal(before);
-        else await freshSessions(); // it may have logged in, out or rotated: start again from known sessions
-      }),
-      fuzzParameters(this.test!.fullTitle(), 400),
+  before(async () => {
+    for (const kind of KINDS) {
+      const redis = await redisFixture();
+      const built = buildFuzzApp(kind, redis, clock.now);
+      const server = http.createServer(built.app);
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      apps.push({ ...built, server, port: (server.address() as AddressInfo).port });
+    }
+    for (const [index, app] of apps.entries()) {
+      await poolLogin(app, index, USERS[0], false);
+      await poolLogin(app, index, USERS[0], true);
+      await poolLogin(app, index, USERS[1], false);
+      await poolLogin(app, index, USERS[2], true);
+    }
+    // One session per app two rotations on: its generation-0 token is reuse, its generation-1 token a repeat.
+    for (const session of pool.filter((s, i) => i % 4 === 1)) {
+      await poolRefresh(session);
+      await poolRefresh(session);
+    }
+    // The fuzzer's own genuine refresh tokens must be the library's.
+    for (const s of pool) {
+      expect(genuineRefresh(REFRESH_SECRET, Buffer.from(s.user).toString("base64url"), s.sid, String(s.generation), s.seed)).to.equal(
+        s.refresh,
+      );
+    }
+    baseline = await takeBaseline(
+      apps[0].redis.client,
+      apps.map((a) => a.redis.prefix),
     );
+    expect(baseline.state.keys.size).to.equal(apps.length * (USERS.length + pool.length / apps.length));
+    process.on("unhandledRejection", onStray);
+    process.on("uncaughtException", onStray);
+  });
+
+  after(async () => {
+    process.off("unhandledRejection", onStray);
+    process.off("uncaughtException", onStray);
+    for (const app of apps) {
+      await new Promise((resolve) => app.server.close(resolve));
+      await app.guard.close();
+      await app.redis.close();
+    }
+  });
+
+  it("answers every generated request with a documented JSON answer, never a 5xx, and a rejection changes nothing", async () => {
+    const client = () => apps[0].redis.client;
+    const prefixes = () => apps.map((a) => a.redis.prefix);
+    const outcomes = new Map<string, number>();
+    const property = fc.asyncProperty(requestSpec(KINDS.length), async (spec) => {
+      await restoreBaseline(client(), baseline);
+      for (const a of apps) {
+        a.events.length = 0;
+        a.unexpected.length = 0;
+      }
+      stray.length = 0;
+      const app = apps[spec.app];
+      const ctx: RenderContext = {
+        pool: [...pool.filter((p) => p.app === spec.app), ...pool.filter((p) => p.app !== spec.app)],
+        secret: SECRET,
+        refreshSecret: REFRESH_SECRET,
+        nowSeconds: Math.floor(clock.now() / 1000),
+        cookieNames: app.cookieNames,
+        otherCookieNames: apps.flatMap((a) => [a.cookieNames.access, a.cookieNames.refresh]),
+      };
+      const rendered = renderRequest(spec, ctx, PASSWORD);
+      const before = await readState(client(), prefixes());
+      const answer = await send(app.port, rendered);
+      await new Promise((resolve) => setImmediate(resolve));
+      const after = await readState(client(), prefixes());
+      const events = apps.flatMap((a) => a.events);
+      const unexpected = apps.flatMap((a) => a.unexpected);
+
+      const context = () => `${rendered.method} ${rendered.path} -> ${answer.status} ${answer.body.toString("utf8").slice(0, 300)}`;
+      expect(stray, `uncaught exception or unhandled rejection: ${stray.map(String).join("; ")}`).to.deep.equal([]);
+      expect(unexpected.map(String), `errors reached the app's last handler (${context()})`).to.deep.equal([]);
+      expect(answer.status, `a 5xx (${context()})`).to.be.below(500);
+      expect(
+        events.filter((e) => e.event === "store_error"),
+        "no store errors",
+      ).to.deep.equal([]);
+
+      const head = rendered.method === "HEAD";
+      const json = head ? undefined : parseJson(answer.body);
+      const served = rendered.route !== "none";
+      const ok = answer.status < 300;
+      const outcome = `${app.kind} ${rendered.route} ${answer.status} ${answer.headers[APP_ANSWER] ?? (json?.error as string | undefined) ?? ""}`;
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+
+      if (!served) {
+        // No route of the library or the app: the app's 404, or Express's automatic OPTIONS answer.
+        if (rendered.method === "OPTIONS" && answer.status === 200) expect(answer.headers.allow, context()).to.be.a("string");
+        else if (app.kind === "both" && answer.headers[APP_ANSWER] === "body_parser")
+          expect(answer.status, context()).to.be.within(400, 499);
+        else if (/^\/auth\/sessions\/[^/?]*%/i.test(rendered.path) && answer.status === 400 && answer.headers[APP_ANSWER] === undefined) {
+          // Express decodes a path parameter while matching, before the method: the router answers a bad encoding for any method.
+          expect(answer.headers["content-type"], context()).to.match(/^application\/json/);
+          if (!head)
+            expect(json, context()).to.deep.equal({ error: "invalid_request", message: "The path is not valid percent-encoding." });
+        } else {
+          expect(answer.status, context()).to.equal(404);
+          expect(answer.headers[APP_ANSWER], context()).to.equal("no_route");
+        }
+      } else if (app.kind === "both" && answer.headers[APP_ANSWER] === "body_parser") {
+        // express.json() refused the body before the router ran.
+        expect(answer.status, context()).to.be.within(400, 499);
+      } else if (ok) {
+        checkSuccess(rendered.route as Exclude<RouteName, "none">, app, answer, json ?? {}, head);
+      } else {
+        expect(answer.headers["content-type"], context()).to.match(/^application\/json/);
+        if (!head) {
+          expect(json, context()).to.not.equal(undefined);
+          expect(Object.keys(json!).sort(), context()).to.deep.equal(["error", "message"]);
+          const code = json!.error as SessionErrorCode;
+          const allowed = ROUTE_CODES[rendered.route as Exclude<RouteName, "none">].filter(
+            (c) => c !== "csrf_failed" || ["POST", "PUT", "PATCH", "DELETE"].includes(rendered.method),
+          );
+          expect(allowed, `an undocumented code for this route (${context()})`).to.include(code);
+          expect(answer.status, context()).to.equal(ERROR_STATUS[code]);
+          expect(json!.message).to.be.a("string").and.not.equal("");
+          const message = json!.message as string;
+          for (const token of [...rendered.tokens, ...pool.flatMap((s) => [s.access, s.refresh])]) {
+            expect(message.includes(token), `the error message carries a token (${context()})`).to.equal(false);
+          }
+        }
+        if (answer.status === 401) expect(answer.headers["www-authenticate"], context()).to.match(/^Bearer realm="session-guard"/);
+      }
+
+      // CSRF: an unsafe request that succeeds on a cookie app came from a
+      // trusted origin, carried the CSRF header, or was authenticated by
+      // something other than a cookie (a Bearer header, a refresh token in
+      // the body), or needed no session (login).
+      if (ok && served && app.kind !== "header" && ["POST", "PUT", "PATCH", "DELETE"].includes(rendered.method)) {
+        const header = (name: string) => rendered.headers.find(([n]) => n.toLowerCase() === name)?.[1];
+        const csrfPassed = header("origin") === TRUSTED_ORIGIN || header("x-requested-with") !== undefined;
+        const authorization = header("authorization");
+        const bearer = app.kind === "both" && authorization !== undefined && /^bearer$/i.test(authorization.split(" ")[0]);
+        const bodyToken = bodyField(rendered.body, "refresh_token") && (rendered.route === "refresh" || rendered.route === "logout");
+        expect(
+          csrfPassed || bearer || bodyToken || rendered.route === "login",
+          `a cookie-authenticated unsafe request passed without CSRF proof (${context()})`,
+        ).to.equal(true);
+      }
+
+      // Rejections change nothing, and emit nothing; except reuse, which ends its session.
+      if (!ok || !served) {
+        const reused = !head && json?.error === "refresh_token_reused";
+        if (reused) {
+          expect(events.map((e) => e.event)).to.deep.equal(["reuse_detected"]);
+          const sid = events[0].payload.sessionId as string;
+          const { expected, index } = withoutSession(before, sid);
+          const diff = diffStates(expected, after, new Set([index]));
+          expect(diff, `reuse deleted more than its session (${context()}):\n${diff.join("\n")}`).to.deep.equal([]);
+        } else {
+          expect(events, `a rejected request emitted events (${context()})`).to.deep.equal([]);
+          const diff = diffStates(before, after);
+          expect(diff, `a rejected request changed Redis (${context()}):\n${diff.join("\n")}`).to.deep.equal([]);
+        }
+      }
+    });
+    await fuzz("stateless", "test/fuzz/stateless.test.ts", property, { seed: 20240601, numRuns: 3000, chunkRuns: 1000 });
+    printOutcomes("stateless", outcomes);
   });
 });
