@@ -49,29 +49,31 @@ export async function collectStats(client: RedisClient, prefix: string, now: num
     do {
       const [next, keys] = await server.scan(cursor, "MATCH", match, "COUNT", 1000);
       cursor = next;
-      for (const key of keys) {
-        const parts = SESSION_KEY.exec(key);
-        if (!parts || parts[1] !== prefix) continue;
-        const value = await server.getBuffer(key);
-        if (value === null) continue; // expired between SCAN and GET
-        const userId = Buffer.from(parts[2], "base64url").toString("utf8");
-        const record = unpack(value, parts[3], userId);
+      // One batch of GETs per SCAN page, sent together rather than one round trip per key.
+      const ours = keys.map((key) => ({ key, parts: SESSION_KEY.exec(key) })).filter(({ parts }) => parts !== null && parts[1] === prefix);
+      const values = await Promise.all(ours.map(({ key }) => server.getBuffer(key)));
+      const sample: string[] = [];
+      ours.forEach(({ key, parts }, i) => {
+        const value = values[i];
+        if (value === null) return; // expired between SCAN and GET
+        const userId = Buffer.from(parts![2], "base64url").toString("utf8");
+        const record = unpack(value, parts![3], userId);
         const deadline = deadlineOf(record);
         if (deadline !== null && now >= deadline) {
           stats.dead++;
-          continue;
+          return;
         }
         stats.sessions++;
         users.add(userId);
         if (record.rememberMe) stats.rememberMe++;
         if (deadline === null) stats.forever++;
-        if (stats.sampled < MEMORY_SAMPLE) {
-          const usage = Number(await server.call("MEMORY", "USAGE", key));
-          if (Number.isFinite(usage)) {
-            bytes += usage;
-            stats.sampled++;
-          }
-        }
+        if (stats.sampled + sample.length < MEMORY_SAMPLE) sample.push(key);
+      });
+      const usages = await Promise.all(sample.map((key) => server.call("MEMORY", "USAGE", key)));
+      for (const usage of usages.map(Number)) {
+        if (!Number.isFinite(usage)) continue;
+        bytes += usage;
+        stats.sampled++;
       }
     } while (cursor !== "0");
   }

@@ -64,11 +64,6 @@ type RedisConstructor = new (url: string, options: Record<string, unknown>) => R
 // @ts-ignore
 const requireHere = createRequire(import.meta.url);
 
-/** The ioredis `Redis` class, or a `TypeError` that says what to install. */
-function ioredisClass(): RedisConstructor {
-  return ioredis().Redis as RedisConstructor;
-}
-
 /** The installed ioredis package's `Redis` and `Cluster`, or a `TypeError` that says what to install. */
 export function ioredis(): { Redis: unknown; Cluster: unknown } {
   let mod: { Redis?: unknown; Cluster?: unknown; default?: unknown };
@@ -89,7 +84,7 @@ export function ioredis(): { Redis: unknown; Cluster: unknown } {
 
 /** Makes the store's own client for `url` (connecting in the background); throws when ioredis is not installed. */
 export function createClient(url: string, commandTimeout: number): RedisClient {
-  const RedisClass = ioredisClass();
+  const RedisClass = ioredis().Redis as RedisConstructor;
   const client = new RedisClass(url, { ...OWNED_CLIENT_SETTINGS, commandTimeout });
   // The client's own error events (reconnect attempts) must not crash the
   // process; the failures reach callers as rejected commands.
