@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { SessionGuardOptions } from "./options.js";
+import type { CacheOptions, SessionGuardOptions } from "./options.js";
 import { RedisStore } from "./stores/redis.js";
 
 /** Turns the `SESSION_*` and `REDIS_URL` variables into options; `overrides` win. */
@@ -50,6 +50,19 @@ export function optionsFromEnv(env: Record<string, string | undefined>, override
     if (/^(null|none|0)$/i.test(max)) options.maxSessionsPerUser = null;
     else if (/^\d+$/.test(max)) options.maxSessionsPerUser = Number(max);
     else throw new TypeError("session-guard: `SESSION_MAX_PER_USER` must be a whole number, or 0 for no cap");
+  }
+  const cacheMax = read("SESSION_CACHE_MAX");
+  const ttl = duration("SESSION_CACHE_TTL");
+  // SESSION_CACHE_TTL=off (or none) keeps the cache off, whatever SESSION_CACHE_MAX says.
+  if (ttl === null) options.cache = false;
+  else if (ttl !== undefined || cacheMax !== undefined) {
+    const cache: CacheOptions = {};
+    if (ttl !== undefined) cache.ttl = ttl;
+    if (cacheMax !== undefined) {
+      if (!/^\d+$/.test(cacheMax)) throw new TypeError("session-guard: `SESSION_CACHE_MAX` must be a whole number of sessions");
+      cache.max = Number(cacheMax);
+    }
+    options.cache = cache;
   }
   return { ...options, ...overrides };
 }

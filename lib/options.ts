@@ -6,6 +6,7 @@
  * @module
  */
 import type { NextFunction, Request, Response } from "express";
+import type { ResolvedCache } from "./config/cache.js";
 import type { ResolvedDeadlines } from "./config/deadlines.js";
 import type { ResolvedJwt } from "./config/jwt.js";
 import type { ResolvedStore } from "./config/store.js";
@@ -159,10 +160,33 @@ export interface SessionGuardOptions {
   onError?: (err: SessionError, req: Request, res: Response, next: NextFunction) => void;
   /** Default `Date.now`: the one clock for deadlines and JWT time checks. */
   now?: () => number;
+  /**
+   * A local session cache in each process, off by default: a guarded
+   * request may be answered from memory for at most `ttl` after the store
+   * last confirmed the session; every revocation, made by any process,
+   * drops it at once through the store's pub/sub. Needs `RedisStore`.
+   */
+  cache?: CacheOptions | false;
+}
+
+/**
+ * The `cache` option.
+ *
+ * @example
+ * ```ts
+ * const cache: CacheOptions = { ttl: "5s", max: 10_000 };
+ * sessionGuard({ store: new RedisStore({ client }), secret, cache });
+ * ```
+ */
+export interface CacheOptions {
+  /** How long after the store last confirmed a session a process may accept it from memory. Default `"5s"`; at most `"1h"`. */
+  ttl?: Duration;
+  /** Sessions kept at most, least recently used dropped first. Default `10000`. */
+  max?: number;
 }
 
 /** The frozen internal config, resolved once by `resolveOptions` (`config/resolve.ts`). */
-export interface ResolvedConfig extends ResolvedJwt, ResolvedDeadlines, ResolvedTransport, ResolvedStore {
+export interface ResolvedConfig extends ResolvedJwt, ResolvedDeadlines, ResolvedTransport, ResolvedStore, ResolvedCache {
   getToken: ((req: Request) => string | undefined) | undefined;
   requestProperty: string;
   onError: SessionGuardOptions["onError"];

@@ -25,7 +25,8 @@ export interface SessionGuardFactory {
    * Builds the guard from environment variables (`SESSION_SECRET`,
    * `SESSION_ACCESS_TOKEN_TTL`, `SESSION_IDLE_TIMEOUT`, `SESSION_ABSOLUTE_LIFETIME`,
    * `SESSION_REMEMBER_ME_IDLE_TIMEOUT`, `SESSION_REMEMBER_ME_LIFETIME`,
-   * `SESSION_ALLOW_FOREVER`, `SESSION_MAX_PER_USER`, `REDIS_URL`); `overrides` win.
+   * `SESSION_ALLOW_FOREVER`, `SESSION_MAX_PER_USER`, `SESSION_CACHE_TTL`, `SESSION_CACHE_MAX`,
+   * `REDIS_URL`); `overrides` win.
    */
   fromEnv(env?: Record<string, string | undefined>, overrides?: SessionGuardOptions): Guard;
 }

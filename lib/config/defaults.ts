@@ -25,6 +25,8 @@ export const DEFAULTS = Object.freeze({
   storeTimeout: "1s",
   onStoreError: "deny",
   jwt: Object.freeze({ algorithm: "HS256", clockTolerance: "30s" }),
+  /** Used when `cache` is given without them; no cache at all when `cache` is left out. */
+  cache: Object.freeze({ ttl: "5s", max: 10_000 }),
 } as const);
 
 /** Options of `sessionGuard()`. */
@@ -51,6 +53,7 @@ export const OPTION_NAMES = Object.freeze([
   "onStoreError",
   "onError",
   "now",
+  "cache",
 ] as const);
 
 /** Options of `jwt`. */
@@ -65,6 +68,9 @@ export const JWT_OPTION_NAMES = Object.freeze([
   "audience",
   "clockTolerance",
 ] as const);
+
+/** Options of `cache`. */
+export const CACHE_OPTION_NAMES = Object.freeze(["ttl", "max"] as const);
 
 /** Options of `cookie`. */
 export const COOKIE_OPTION_NAMES = Object.freeze(["secure", "sameSite", "domain", "accessName", "refreshName"] as const);

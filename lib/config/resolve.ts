@@ -7,6 +7,7 @@
  * @module
  */
 import type { ResolvedConfig, SessionGuardOptions } from "../options.js";
+import { resolveCache } from "./cache.js";
 import { resolveDeadlines } from "./deadlines.js";
 import { DEFAULTS, OPTION_NAMES } from "./defaults.js";
 import { resolveJwt } from "./jwt.js";
@@ -34,12 +35,14 @@ export function resolveOptions(options: SessionGuardOptions): ResolvedConfig {
   }
   // Last: a default MemoryStore is made (and warned about) only for options that are otherwise right.
   const store = resolveStore(options);
+  const cache = resolveCache(options, store.store);
 
   return Object.freeze({
     ...jwt,
     ...deadlines,
     ...transport,
     ...store,
+    ...cache,
     getToken: options.getToken,
     requestProperty,
     onError: options.onError,

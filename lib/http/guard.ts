@@ -9,6 +9,7 @@ import type { EventEmitter } from "node:events";
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import { SessionError } from "../errors.js";
 import type { ResolvedConfig, SessionEvents } from "../options.js";
+import type { SessionCacheStats } from "../sessions/cache.js";
 import type { SessionEngine } from "../sessions/engine.js";
 import type { SessionHandle } from "../sessions/handle.js";
 import { SessionManager } from "../sessions/manager.js";
@@ -63,7 +64,12 @@ export interface Guard extends RequestHandler {
   on<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): Guard;
   /** Unsubscribes. */
   off<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): Guard;
-  /** Stops timers and listeners the guard owns, and closes clients the library created. */
+  /**
+   * The local session cache's counters (sessions held, hits, misses, whether
+   * revocations are followed), or `undefined` without the `cache` option.
+   */
+  readonly cache: SessionCacheStats | undefined;
+  /** Stops timers and listeners the guard owns, unsubscribes the cache, and closes clients the library created. */
   close(): Promise<void>;
 }
 
@@ -101,6 +107,12 @@ export function createGuard(config: ResolvedConfig, manager: SessionEngine, even
   }
 
   function attach(req: Request, res: Response, next: NextFunction, claims: AccessClaims): void {
+    const cached = manager.cached(claims);
+    if (cached !== undefined) {
+      (req as unknown as Record<string, unknown>)[property] = cached;
+      next();
+      return;
+    }
     manager.check(claims).then(
       (handle: SessionHandle) => {
         (req as unknown as Record<string, unknown>)[property] = handle;
@@ -140,6 +152,7 @@ export function createGuard(config: ResolvedConfig, manager: SessionEngine, even
     optional: { value: makeMiddleware(true), enumerable: true },
     sessions: { value: new SessionManager(manager), enumerable: true },
     errorHandler: { value: errorHandler(config), enumerable: true },
+    cache: { value: manager.cache?.stats, enumerable: true },
     on: {
       value: (event: string, listener: (payload: unknown) => void) => {
         events.on(event, listener);
@@ -157,6 +170,7 @@ export function createGuard(config: ResolvedConfig, manager: SessionEngine, even
     close: {
       value: async () => {
         events.removeAllListeners();
+        await manager.close();
         await config.store.close();
       },
       enumerable: true,

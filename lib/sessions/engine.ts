@@ -10,11 +10,12 @@ import { randomBytes } from "node:crypto";
 import type { EventEmitter } from "node:events";
 import { SessionError } from "../errors.js";
 import type { ResolvedConfig, SessionEvents } from "../options.js";
-import type { SessionRecord } from "../stores/store.js";
+import type { InvalidationFeed, SessionRecord } from "../stores/store.js";
 import { verifyAccessToken, type AccessClaims, type AccessTokenConfig } from "../tokens/access.js";
 import { digest, issueRefreshToken, newRefreshSeed } from "../tokens/refresh.js";
 import { VerifiedTokenCache } from "../tokens/verified-cache.js";
 import { warnOnce } from "../warnings.js";
+import { SessionCache } from "./cache.js";
 import { SessionHandle, type HandleActions } from "./handle.js";
 import { toInfo, type SessionInfo } from "./info.js";
 import { issueTokens, type IssuedTokens } from "./issue.js";
@@ -63,6 +64,9 @@ export class SessionEngine implements HandleActions {
   readonly #callStore: StoreCaller;
   readonly #refresh: RefreshFlowContext;
   readonly #maxAccessToken: number;
+  /** The local session cache and its subscription to the store's revocations, with the `cache` option. */
+  readonly cache: SessionCache | undefined;
+  readonly #feed: InvalidationFeed | undefined;
 
   constructor(config: ResolvedConfig, events: EventEmitter) {
     this.#config = config;
@@ -78,8 +82,23 @@ export class SessionEngine implements HandleActions {
     this.#callStore = storeCaller(config.storeTimeout, (error, operation, about) =>
       this.emit("store_error", { error, operation, sessionId: about?.sid, userId: about?.sub }),
     );
-    this.#refresh = { config, access: this.#access, callStore: this.#callStore, emit: (event, payload) => this.emit(event, payload) };
+    this.#refresh = {
+      config,
+      access: this.#access,
+      callStore: this.#callStore,
+      emit: (event, payload) => this.emit(event, payload),
+      ended: (sessionId) => this.cache?.session(sessionId),
+    };
     this.#maxAccessToken = maxAccessTokenBytes(config.transport, config.cookie.accessName);
+    if (config.cache !== undefined) {
+      this.cache = new SessionCache(config.cache.ttl, config.cache.max);
+      this.#feed = config.store.subscribeInvalidations!(this.cache);
+    }
+  }
+
+  /** Closes the cache's subscription (the store is closed by the guard). */
+  async close(): Promise<void> {
+    await this.#feed?.close();
   }
 
   /**
@@ -127,7 +146,10 @@ export class SessionEngine implements HandleActions {
       { sub: userId, sid: record.id },
     );
     this.emit("login", { sessionId: record.id, userId, rememberMe });
-    for (const sessionId of evicted) this.emit("revoke", { sessionId, userId, reason: "evicted" });
+    for (const sessionId of evicted) {
+      this.cache?.session(sessionId);
+      this.emit("revoke", { sessionId, userId, reason: "evicted" });
+    }
     return issued;
   }
 
@@ -153,13 +175,28 @@ export class SessionEngine implements HandleActions {
     return this.#verified.add(accessToken, verifyAccessToken(this.#access, accessToken, now));
   }
 
+  /**
+   * With the `cache` option: a handle answered from memory, when the cache
+   * may answer (see `cache.ts`), else `undefined`. No store call, no promise.
+   */
+  cached(claims: AccessClaims): SessionHandle | undefined {
+    const record = this.cache?.lookup(claims.sid, claims.sub, this.#config.now(), this.#config.touchInterval);
+    return record === undefined ? undefined : new SessionHandle(this, claims, record);
+  }
+
   /** The guard's one store round trip, for claims already verified. */
   check(claims: AccessClaims): Promise<SessionHandle> {
     if (!SESSION_ID.test(claims.sid)) return Promise.reject(new SessionError("session_inactive"));
     const config = this.#config;
     const now = config.now();
+    const cache = this.cache;
+    const ticket = cache === undefined ? 0 : cache.ticket();
     return this.#callStore("check", () => config.store.check(claims.sub, claims.sid, now, config.touchInterval), claims).then((record) => {
-      if (record === null) throw new SessionError("session_inactive");
+      if (record === null) {
+        cache?.forget(claims.sid);
+        throw new SessionError("session_inactive");
+      }
+      cache?.fill(record, ticket, now);
       return new SessionHandle(this, claims, record);
     });
   }
@@ -224,6 +261,7 @@ export class SessionEngine implements HandleActions {
     if (except !== undefined && typeof except !== "string") throw new TypeError("session-guard: `except` must be a session id");
     const now = this.#config.now();
     const ids = await this.#callStore("revokeAll", () => this.#config.store.revokeAll(userId, except, now), { sub: userId });
+    if (ids.length > 0) this.cache?.user(userId);
     const reason = except === undefined ? "logout-all" : "logout-others";
     for (const sessionId of ids) this.emit("revoke", { sessionId, userId, reason });
     return ids.length;
@@ -242,8 +280,11 @@ export class SessionEngine implements HandleActions {
     }
   }
 
-  #remove(sessionId: string, userId: string): Promise<boolean> {
+  async #remove(sessionId: string, userId: string): Promise<boolean> {
     const now = this.#config.now();
-    return this.#callStore("revoke", () => this.#config.store.revoke(userId, sessionId, now), { sub: userId, sid: sessionId });
+    const ended = await this.#callStore("revoke", () => this.#config.store.revoke(userId, sessionId, now), { sub: userId, sid: sessionId });
+    // Dropped here at once; the store's message, which every other process gets, comes a little later.
+    this.cache?.session(sessionId);
+    return ended;
   }
 }

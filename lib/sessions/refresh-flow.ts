@@ -33,6 +33,8 @@ export interface RefreshFlowContext {
   access: AccessTokenConfig;
   callStore: StoreCaller;
   emit<E extends keyof SessionEvents>(event: E, payload: SessionEvents[E]): void;
+  /** Told of a session this flow ended, so this process's cache drops it at once. */
+  ended(sessionId: string): void;
 }
 
 /** Rotates a refresh token: a new access token and a new refresh token. */
@@ -60,6 +62,7 @@ export async function rotateRefreshToken(context: RefreshFlowContext, refreshTok
     case "repeated":
       return issueTokens(context.access, result.record, successor, now);
     case "reused":
+      context.ended(sessionId);
       context.emit("reuse_detected", { sessionId, userId });
       throw new SessionError("refresh_token_reused");
     default:
@@ -83,6 +86,7 @@ export async function logoutWithRefreshToken(context: RefreshFlowContext, refres
     () => config.store.revokeByRefresh(userId, sessionId, generation, presented, now, config.refreshReuseWindow),
     { sub: userId, sid: sessionId },
   );
+  if (outcome !== "invalid") context.ended(sessionId);
   if (outcome === "ended") {
     context.emit("logout", { sessionId, userId });
     return;

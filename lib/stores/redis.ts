@@ -10,6 +10,7 @@
  */
 import { indexKey, sessionKey, userKeyBase } from "./keys.js";
 import { checkEvictionPolicy, createClient, firstReady, warnAboutClient, type RedisClient } from "./redis/client.js";
+import { canSubscribe, subscribeInvalidations } from "./redis/invalidations.js";
 import { pack, storedDigest, unpack, unpackChecked } from "./redis/record-codec.js";
 import {
   awaitReplicas,
@@ -19,7 +20,16 @@ import {
   type WaitForReplicasOptions,
 } from "./redis/replicas.js";
 import { runScript, SCRIPTS, type Script, type ScriptArgs, type ScriptClient } from "./redis/scripts.js";
-import type { CreateInput, RefreshLogoutResult, RotateInput, RotateResult, SessionRecord, Store } from "./store.js";
+import type {
+  CreateInput,
+  InvalidationFeed,
+  InvalidationListener,
+  RefreshLogoutResult,
+  RotateInput,
+  RotateResult,
+  SessionRecord,
+  Store,
+} from "./store.js";
 
 /**
  * Options of {@link RedisStore}: give exactly one of `client` and `url`.
@@ -97,6 +107,8 @@ const POLICY_CHECK_SENDS = 3;
  */
 export class RedisStore implements Store {
   readonly #prefix: string;
+  /** Where every revocation is published, from the script that makes it (`scripts/include/invalidate.lua`). */
+  readonly #channel: string;
   readonly #client: RedisClient;
   /** Whether the store made the client from `url` (and so closes it). */
   readonly #owned: boolean;
@@ -107,6 +119,8 @@ export class RedisStore implements Store {
   /** Sends of that check that failed without an answer from Redis (see {@link POLICY_CHECK_SENDS}). */
   #policyCheckFailures = 0;
   #closed = false;
+  /** Subscriptions opened by {@link subscribeInvalidations}, closed with the store. */
+  readonly #feeds = new Set<InvalidationFeed>();
 
   constructor(options: RedisStoreOptions) {
     if (options === null || typeof options !== "object" || Array.isArray(options)) {
@@ -151,6 +165,7 @@ export class RedisStore implements Store {
       );
     }
     this.#prefix = prefix;
+    this.#channel = `${prefix}invalidations`;
     this.#commandTimeout = commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
     this.#policyCheckDue = true;
     this.#owned = client === undefined;
@@ -205,6 +220,7 @@ export class RedisStore implements Store {
       r.id,
       input.maxSessions ?? "",
       pack(r, storedDigest(input.refreshHash)),
+      this.#channel,
     ]);
     await this.#replicated("create");
     return reply as string[];
@@ -233,6 +249,7 @@ export class RedisStore implements Store {
         input.reuseWindow,
         input.ip,
         input.userAgent,
+        this.#channel,
       ],
       true,
     )) as number | [number, Buffer];
@@ -258,6 +275,7 @@ export class RedisStore implements Store {
       generation,
       storedDigest(presentedHash),
       reuseWindow,
+      this.#channel,
     ]);
     // Status codes of revoke-by-refresh-2.lua (see its header).
     const outcome = reply === 1 ? "ended" : reply === 3 ? "reused" : "invalid";
@@ -281,16 +299,44 @@ export class RedisStore implements Store {
 
   async revoke(userId: string, sessionId: string, now: number): Promise<boolean> {
     const base = userKeyBase(this.#prefix, userId);
-    const ended = (await this.#run(SCRIPTS.revoke, [sessionKey(base, sessionId), indexKey(base), now, sessionId])) === 1;
+    const ended = (await this.#run(SCRIPTS.revoke, [sessionKey(base, sessionId), indexKey(base), now, sessionId, this.#channel])) === 1;
     if (ended) await this.#replicated("revoke");
     return ended;
   }
 
   async revokeAll(userId: string, exceptId: string | undefined, now: number): Promise<string[]> {
     const base = userKeyBase(this.#prefix, userId);
-    const ended = (await this.#run(SCRIPTS.revokeAll, [indexKey(base), sessionKey(base, ""), now, exceptId ?? ""])) as string[];
+    const ended = (await this.#run(SCRIPTS.revokeAll, [
+      indexKey(base),
+      sessionKey(base, ""),
+      now,
+      exceptId ?? "",
+      this.#channel,
+    ])) as string[];
     if (ended.length > 0) await this.#replicated("revokeAll");
     return ended;
+  }
+
+  /**
+   * Follows every revocation published on this store's channel
+   * (`<prefix>invalidations`) through its own subscriber connection, closed
+   * by the feed's `close()` and by the store's. Needs an ioredis client
+   * (it opens the connection with `duplicate()`, or on a Cluster with one
+   * of its nodes'); the account needs the right to SUBSCRIBE to the channel.
+   */
+  subscribeInvalidations(listener: InvalidationListener): InvalidationFeed {
+    if (this.#closed) throw new Error("RedisStore is closed");
+    if (!canSubscribe(this.#client)) {
+      throw new TypeError("RedisStore: following revocations needs an ioredis `Redis` or `Cluster` client (one with `duplicate()`)");
+    }
+    const feed = subscribeInvalidations(this.#client, this.#channel, listener);
+    this.#feeds.add(feed);
+    return {
+      close: () => {
+        this.#feeds.delete(feed);
+        return feed.close();
+      },
+    };
   }
 
   /** With `waitForReplicas`: waits for the replicas to acknowledge the write just made. */
@@ -302,6 +348,8 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await Promise.all([...this.#feeds].map((feed) => feed.close()));
+    this.#feeds.clear();
     if (!this.#owned) return;
     const client = this.#client;
     if (client.status === "end") return;

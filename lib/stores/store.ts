@@ -213,6 +213,57 @@ export interface Store {
 
   /** Stops timers and closes clients the store itself created (never a client it was given). */
   close(): Promise<void>;
+
+  /**
+   * Optional: follow every revocation made through this store's backend,
+   * by any process, so a local cache can drop what ended (the guard's
+   * `cache` option needs it; `RedisStore` has it, over Redis pub/sub).
+   */
+  subscribeInvalidations?(listener: InvalidationListener): InvalidationFeed;
+}
+
+/**
+ * What a store tells a process's local session cache (the guard's `cache`
+ * option) about revocations made anywhere: by any process, the CLI, or
+ * this one. Every call may come at any time, from the store's own event
+ * handlers; none may throw.
+ *
+ * @example
+ * ```ts
+ * const feed = store.subscribeInvalidations!({
+ *   connected: () => console.log("revocations are followed"),
+ *   disconnected: () => console.log("revocations may be missed: stop trusting the cache"),
+ *   session: (sessionId) => cache.delete(sessionId),
+ *   user: (userId) => dropSessionsOf(userId),
+ *   everything: () => cache.clear(),
+ * });
+ * ```
+ */
+export interface InvalidationListener {
+  /** The subscription is confirmed: from now on, every revocation is told. */
+  connected(): void;
+  /** The subscription is lost: revocations may go untold until `connected` again. */
+  disconnected(): void;
+  /** One session ended (revoked, logged out, evicted, or ended for refresh token reuse). */
+  session(sessionId: string): void;
+  /** Every session of a user ended, except perhaps one kept (which may then be asked for again). */
+  user(userId: string): void;
+  /** A message the store could not read: forget everything. */
+  everything(): void;
+}
+
+/**
+ * An open subscription to a store's revocations.
+ *
+ * @example
+ * ```ts
+ * const feed = store.subscribeInvalidations!(listener);
+ * await feed.close(); // no call to the listener after this
+ * ```
+ */
+export interface InvalidationFeed {
+  /** Unsubscribes and closes the connection the feed opened. Idempotent. */
+  close(): Promise<void>;
 }
 
 /** The earliest instant the record is dead, or `null` for a forever session. */

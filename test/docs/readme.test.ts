@@ -47,7 +47,7 @@ describe("README", () => {
     expect(events).to.have.members(["login", "refresh", "logout", "revoke", "reuse_detected", "store_error"]);
     for (const event of events) expect(readme, `event ${event}`).to.contain(`| \`${event}\` |`);
     const variables = new Set([...source("env.ts").matchAll(/\b((?:SESSION_(?!GUARD)|REDIS_)[A-Z_]+)\b/g)].map((m) => m[1]!));
-    expect(variables.size).to.equal(10);
+    expect(variables.size).to.equal(12);
     for (const variable of variables) expect(readme, `variable ${variable}`).to.contain(`\`${variable}\``);
     for (const code of WARNING_CODES) expect(readme, `warning ${code}`).to.contain(`\`${code}\``);
   });

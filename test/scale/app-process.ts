@@ -2,7 +2,9 @@
  * One app process of the multi-process test: the guard over the shared
  * Redis (REDIS_URL, KEY_PREFIX), the router, a guarded route and the ways a
  * session can end from inside an app (revoke by id, revoke others, revoke
- * all). Listens on a free loopback port and prints it as `listening <port>`.
+ * all). With CACHE_TTL, the local session cache is on. Listens on a free
+ * loopback port and prints it as `listening <port>` (with the cache, once it
+ * follows revocations).
  */
 import express from "express";
 import type { AddressInfo } from "node:net";
@@ -12,8 +14,11 @@ const guard = sessionGuard({
   store: new RedisStore({ url: process.env.REDIS_URL!, prefix: process.env.KEY_PREFIX! }),
   secret: process.env.SESSION_SECRET!,
   maxSessionsPerUser: 3,
-  // (Almost) every check touches, so eviction order follows the latest use in any process.
-  touchInterval: 1,
+  // Without the cache (almost) every check touches, so eviction order
+  // follows the latest use in any process; with it, a minute, so that
+  // requests are answered from memory (and eviction follows the last touch).
+  touchInterval: process.env.CACHE_TTL ? "1m" : 1,
+  cache: process.env.CACHE_TTL ? { ttl: process.env.CACHE_TTL } : false,
 });
 
 const app = express();
@@ -38,7 +43,11 @@ app.post("/admin/revoke/:user/:id", (req, res, next) => {
 app.use(guard.errorHandler);
 
 const server = app.listen(0, "127.0.0.1", () => {
-  console.log(`listening ${(server.address() as AddressInfo).port}`);
+  const announce = () => {
+    if (guard.cache && !guard.cache.subscribed) setTimeout(announce, 5);
+    else console.log(`listening ${(server.address() as AddressInfo).port}`);
+  };
+  announce();
 });
 process.on("SIGTERM", () => {
   server.close(() => void guard.close().then(() => process.exit(0)));

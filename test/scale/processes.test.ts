@@ -1,6 +1,9 @@
 // Three app processes (separate Node processes, see app-process.ts) over one
 // Redis: every way a session ends in one process is refused by every other
 // process on its very next request. Real HTTP over loopback, real time.
+// Then again with the local session cache on in every process, where each
+// process has the session in memory when it ends: the revocation's message
+// must reach every process, so the refusal is awaited (at most a second).
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -76,85 +79,111 @@ async function meEverywhere(apps: AppProcess[], token: string): Promise<string[]
 const ALL_OK = Array(PROCESSES).fill("200");
 const ALL_ENDED = Array(PROCESSES).fill("401 session_inactive");
 
-describe("several app processes over one Redis", function () {
-  this.timeout(60_000);
-  let apps: AppProcess[] = [];
-  let user = 0;
-  const nextUser = () => `user-${++user}`;
+/** Polls until every process answers `expected` (with the cache, the message takes a moment to arrive). */
+async function eventually(apps: AppProcess[], token: string, expected: string[]): Promise<string[]> {
+  const deadline = Date.now() + 1000;
+  let seen = await meEverywhere(apps, token);
+  while (JSON.stringify(seen) !== JSON.stringify(expected) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    seen = await meEverywhere(apps, token);
+  }
+  return seen;
+}
 
-  before(async function () {
-    const redis = await sharedRedis();
-    const env = { ...process.env, REDIS_URL: redis.url, KEY_PREFIX: `procs${Date.now()}:`, SESSION_SECRET: SECRET };
-    apps = await Promise.all(Array.from({ length: PROCESSES }, () => startApp(env)));
-  });
+for (const cached of [false, true]) suite(cached);
 
-  after(async function () {
-    await Promise.all(apps.map(stopApp));
-  });
+function suite(cached: boolean): void {
+  describe(`several app processes over one Redis${cached ? ", each with the local session cache" : ""}`, function () {
+    this.timeout(60_000);
+    let apps: AppProcess[] = [];
+    let user = 0;
+    const nextUser = () => `user-${++user}`;
+    /** Every process's answer once the session ended: at once without the cache, after the message with it. */
+    const ended = (token: string) => (cached ? eventually(apps, token, ALL_ENDED) : meEverywhere(apps, token));
 
-  it("are separate processes, each accepting a session made in another", async function () {
-    const tokens = await login(apps[0], nextUser());
-    const pids = await Promise.all(
-      apps.map(async (app) => {
-        const res = await fetch(app.base + "/me", { headers: { authorization: `Bearer ${tokens.access_token}` } });
-        return ((await res.json()) as { pid: number }).pid;
-      }),
-    );
-    expect(new Set([...pids, process.pid]).size).to.equal(PROCESSES + 1);
-  });
+    before(async function () {
+      const redis = await sharedRedis();
+      const env = {
+        ...process.env,
+        REDIS_URL: redis.url,
+        KEY_PREFIX: `procs${Date.now()}${cached ? "c" : ""}:`,
+        SESSION_SECRET: SECRET,
+        ...(cached ? { CACHE_TTL: "1h" } : {}),
+      };
+      apps = await Promise.all(Array.from({ length: PROCESSES }, () => startApp(env)));
+    });
 
-  it("a logout in one is refused by every process on its next request", async function () {
-    const tokens = await login(apps[0], nextUser());
-    expect(await meEverywhere(apps, tokens.access_token)).to.deep.equal(ALL_OK);
-    expect((await post(apps[1], "/auth/logout", { token: tokens.access_token })).status).to.equal(204);
-    expect(await meEverywhere(apps, tokens.access_token)).to.deep.equal(ALL_ENDED);
-  });
+    after(async function () {
+      await Promise.all(apps.map(stopApp));
+    });
 
-  it("a global logout (revokeAll) in one ends the user's sessions made in every process", async function () {
-    const name = nextUser();
-    const sessions = await Promise.all(apps.map((app) => login(app, name)));
-    expect((await post(apps[2], "/me/revoke-all", { token: sessions[0].access_token })).status).to.equal(200);
-    for (const s of sessions) expect(await meEverywhere(apps, s.access_token)).to.deep.equal(ALL_ENDED);
-  });
+    it("are separate processes, each accepting a session made in another", async function () {
+      const tokens = await login(apps[0], nextUser());
+      const pids = await Promise.all(
+        apps.map(async (app) => {
+          const res = await fetch(app.base + "/me", { headers: { authorization: `Bearer ${tokens.access_token}` } });
+          return ((await res.json()) as { pid: number }).pid;
+        }),
+      );
+      expect(new Set([...pids, process.pid]).size).to.equal(PROCESSES + 1);
+    });
 
-  it("revokeOthers in one keeps only the caller's session, everywhere", async function () {
-    const name = nextUser();
-    const sessions = await Promise.all(apps.map((app) => login(app, name)));
-    const res = await post(apps[1], "/me/revoke-others", { token: sessions[1].access_token });
-    expect(await res.json()).to.deep.equal({ revoked: PROCESSES - 1 });
-    expect(await meEverywhere(apps, sessions[1].access_token)).to.deep.equal(ALL_OK);
-    for (const s of [sessions[0], sessions[2]]) expect(await meEverywhere(apps, s.access_token)).to.deep.equal(ALL_ENDED);
-  });
+    it("a logout in one is refused by every process on its next request", async function () {
+      const tokens = await login(apps[0], nextUser());
+      expect(await meEverywhere(apps, tokens.access_token)).to.deep.equal(ALL_OK);
+      expect((await post(apps[1], "/auth/logout", { token: tokens.access_token })).status).to.equal(204);
+      expect(await ended(tokens.access_token)).to.deep.equal(ALL_ENDED);
+    });
 
-  it("a revoke by id in one is refused by every process", async function () {
-    const name = nextUser();
-    const tokens = await login(apps[2], name);
-    const res = await post(apps[0], `/admin/revoke/${name}/${tokens.session.id}`);
-    expect(await res.json()).to.deep.equal({ revoked: true });
-    expect(await meEverywhere(apps, tokens.access_token)).to.deep.equal(ALL_ENDED);
-  });
+    it("a global logout (revokeAll) in one ends the user's sessions made in every process", async function () {
+      const name = nextUser();
+      const sessions = await Promise.all(apps.map((app) => login(app, name)));
+      expect((await post(apps[2], "/me/revoke-all", { token: sessions[0].access_token })).status).to.equal(200);
+      for (const s of sessions) expect(await ended(s.access_token)).to.deep.equal(ALL_ENDED);
+    });
 
-  it("eviction by maxSessionsPerUser in one ends the least recently used session everywhere", async function () {
-    const name = nextUser();
-    const [a, b, c] = [await login(apps[0], name), await login(apps[1], name), await login(apps[2], name)];
-    // Using the first again (every check touches) leaves the second least recently used.
-    expect(await meEverywhere(apps, a.access_token)).to.deep.equal(ALL_OK);
-    const d = await login(apps[2], name); // the cap is 3: the fourth evicts one
-    expect(await meEverywhere(apps, b.access_token)).to.deep.equal(ALL_ENDED);
-    for (const kept of [a, c, d]) expect(await meEverywhere(apps, kept.access_token)).to.deep.equal(ALL_OK);
-  });
+    it("revokeOthers in one keeps only the caller's session, everywhere", async function () {
+      const name = nextUser();
+      const sessions = await Promise.all(apps.map((app) => login(app, name)));
+      const res = await post(apps[1], "/me/revoke-others", { token: sessions[1].access_token });
+      expect(await res.json()).to.deep.equal({ revoked: PROCESSES - 1 });
+      expect(await meEverywhere(apps, sessions[1].access_token)).to.deep.equal(ALL_OK);
+      for (const s of [sessions[0], sessions[2]]) expect(await ended(s.access_token)).to.deep.equal(ALL_ENDED);
+    });
 
-  it("refresh-token reuse detected in one revokes the session for every process", async function () {
-    const first = await login(apps[0], nextUser());
-    const rotate = async (app: AppProcess, refresh: string) => post(app, "/auth/refresh", { body: { refresh_token: refresh } });
-    const second = (await (await rotate(apps[1], first.refresh_token)).json()) as Tokens;
-    const third = (await (await rotate(apps[2], second.refresh_token)).json()) as Tokens;
-    expect(await meEverywhere(apps, third.access_token)).to.deep.equal(ALL_OK);
-    // The first token is two generations old: reuse, whatever the reuse window.
-    const reuse = await rotate(apps[0], first.refresh_token);
-    expect(reuse.status).to.equal(401);
-    expect(((await reuse.json()) as { error: string }).error).to.equal("refresh_token_reused");
-    expect(await meEverywhere(apps, third.access_token)).to.deep.equal(ALL_ENDED);
-    expect((await rotate(apps[1], third.refresh_token)).status).to.equal(401);
+    it("a revoke by id in one is refused by every process", async function () {
+      const name = nextUser();
+      const tokens = await login(apps[2], name);
+      const res = await post(apps[0], `/admin/revoke/${name}/${tokens.session.id}`);
+      expect(await res.json()).to.deep.equal({ revoked: true });
+      expect(await ended(tokens.access_token)).to.deep.equal(ALL_ENDED);
+    });
+
+    it("eviction by maxSessionsPerUser in one ends the least recently used session everywhere", async function () {
+      const name = nextUser();
+      const [a, b, c] = [await login(apps[0], name), await login(apps[1], name), await login(apps[2], name)];
+      // Without the cache, using the first again (every check touches) leaves the second least recently used.
+      expect(await meEverywhere(apps, a.access_token)).to.deep.equal(ALL_OK);
+      const d = await login(apps[2], name); // the cap is 3: the fourth evicts one
+      // With the cache, that use was answered from memory and touched nothing
+      // (touchInterval 1m): the first, created first, is the least recently touched.
+      const [evicted, kept] = cached ? [a, [b, c, d]] : [b, [a, c, d]];
+      expect(await ended(evicted.access_token)).to.deep.equal(ALL_ENDED);
+      for (const k of kept) expect(await meEverywhere(apps, k.access_token)).to.deep.equal(ALL_OK);
+    });
+
+    it("refresh-token reuse detected in one revokes the session for every process", async function () {
+      const first = await login(apps[0], nextUser());
+      const rotate = async (app: AppProcess, refresh: string) => post(app, "/auth/refresh", { body: { refresh_token: refresh } });
+      const second = (await (await rotate(apps[1], first.refresh_token)).json()) as Tokens;
+      const third = (await (await rotate(apps[2], second.refresh_token)).json()) as Tokens;
+      expect(await meEverywhere(apps, third.access_token)).to.deep.equal(ALL_OK);
+      // The first token is two generations old: reuse, whatever the reuse window.
+      const reuse = await rotate(apps[0], first.refresh_token);
+      expect(reuse.status).to.equal(401);
+      expect(((await reuse.json()) as { error: string }).error).to.equal("refresh_token_reused");
+      expect(await ended(third.access_token)).to.deep.equal(ALL_ENDED);
+      expect((await rotate(apps[1], third.refresh_token)).status).to.equal(401);
+    });
   });
-});
+}

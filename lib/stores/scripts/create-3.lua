@@ -31,6 +31,7 @@
                         digest of the generation-0 refresh token (the first
                         22 base64url characters of its SHA-256; never the
                         token)
+  ARGV[5]  channel      where each eviction is published (include/invalidate.lua)
 
   Reply: array of the evicted session ids (lowest lastUsedAt first; never
   the new id).
@@ -40,6 +41,7 @@
   remaining sessions, or persistent when a forever session is among them.
 ]]
 --!include deadline.lua
+--!include invalidate.lua
 local now = tonumber(ARGV[1])
 local sid = ARGV[2]
 local idx = KEYS[2]
@@ -79,6 +81,7 @@ if max ~= nil then
   for i = 1, excess do
     redis.call('DEL', base .. live[i])
     redis.call('ZREM', idx, live[i])
+    invalidateSession(ARGV[5], live[i])
     evicted[i] = live[i]
   end
   if excess > 0 then first = excess + 1 end

@@ -15,6 +15,7 @@
 
   ARGV[1]  now   epoch ms from the caller's clock (never Redis TIME)
   ARGV[2]  sid   the session id (the index member)
+  ARGV[3]  channel  where the revocation is published (include/invalidate.lua)
 
   Reply:
     1  a live session was deleted
@@ -24,9 +25,11 @@ local now = tonumber(ARGV[1])
 
 --!include deadline.lua
 --!include remove-session.lua
+--!include invalidate.lua
 local v = redis.call('GET', KEYS[1])
 remove(KEYS[1], KEYS[2], ARGV[2], now)
 if not v then return 0 end
+invalidateSession(ARGV[3], ARGV[2])
 local d = recordDeadline(v)
 if d == false then return 1 end -- unreadable: deleted all the same, counted live
 if d ~= nil and d <= now then return 0 end

@@ -15,6 +15,8 @@
 
   ARGV[1]  now      epoch ms from the caller's clock (never Redis TIME)
   ARGV[2]  except   the session id to keep ("" = none)
+  ARGV[3]  channel  where the revocation is published (include/invalidate.lua):
+                    one user message when a live session was deleted
 
   Reply: array of the ids of the live sessions deleted. Dead sessions met
   on the way are deleted too but not reported.
@@ -24,6 +26,7 @@
   deleted.
 ]]
 --!include deadline.lua
+--!include invalidate.lua
 local now = tonumber(ARGV[1])
 local idx = KEYS[1]
 local base = KEYS[2]
@@ -64,4 +67,5 @@ if kept then
 else
   redis.call('DEL', idx)
 end
+if #revoked > 0 then invalidateUser(ARGV[3], idx) end
 return revoked

@@ -30,6 +30,7 @@
   ARGV[3]  generation   the generation written in the presented token
   ARGV[4]  presented    digest of the presented token
   ARGV[5]  reuseWindow  ms after a rotation during which the spent token still counts
+  ARGV[6]  channel      where the revocation is published (include/invalidate.lua)
 
   Reply:
     1  ended: the current token, or the one spent last inside the window;
@@ -42,6 +43,7 @@ local now = tonumber(ARGV[1])
 
 --!include deadline.lua
 --!include remove-session.lua
+--!include invalidate.lua
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 local lu, ca, it, al, _, g, rt, rc, rp =
@@ -61,16 +63,19 @@ if gen == nil or g == nil then return 0 end
 local presented = ARGV[4]
 if gen == g and presented == rc then
   remove(KEYS[1], KEYS[2], ARGV[2], now)
+  invalidateSession(ARGV[6], ARGV[2])
   return 1
 end
 if gen == g - 1 and rp ~= '' and presented == rp then
   remove(KEYS[1], KEYS[2], ARGV[2], now)
+  invalidateSession(ARGV[6], ARGV[2])
   local spent = ms(rt)
   if spent ~= nil and now - spent <= tonumber(ARGV[5]) then return 1 end
   return 3
 end
 if gen < g - 1 then
   remove(KEYS[1], KEYS[2], ARGV[2], now)
+  invalidateSession(ARGV[6], ARGV[2])
   return 3
 end
 return 0

@@ -36,6 +36,7 @@
   ARGV[6]  window       refreshReuseWindow in ms
   ARGV[7]  ip           client IP ("" when unknown)
   ARGV[8]  ua           client user agent ("" when unknown)
+  ARGV[9]  channel      where a revocation for reuse is published (include/invalidate.lua)
 
   Reply (first element the status code):
     0                   invalid: no live session (a dead one is deleted),
@@ -60,6 +61,7 @@ local now = tonumber(ARGV[1])
 
 --!include deadline.lua
 --!include remove-session.lua
+--!include invalidate.lua
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 local lu, ca, it, al, rm, g, rt, rc, rp, ncl, nda, text = string.match(v,
@@ -106,11 +108,13 @@ if gen == g - 1 then
   local spent = ms(rt)
   if spent ~= nil and now - spent <= tonumber(ARGV[6]) then return { 2, v } end
   remove(KEYS[1], KEYS[2], ARGV[2], now)
+  invalidateSession(ARGV[9], ARGV[2])
   return { 3, v }
 end
 
 if gen < g - 1 then
   remove(KEYS[1], KEYS[2], ARGV[2], now)
+  invalidateSession(ARGV[9], ARGV[2])
   return { 3, v }
 end
 return 0
