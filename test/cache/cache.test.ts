@@ -10,6 +10,8 @@ import { MemoryStore, RedisStore, sessionGuard } from "../../lib/index.js";
 import type { InvalidationListener, SessionGuardOptions, SessionRecord, Store } from "../../lib/index.js";
 import { buildApp, expectError, login, me, ready, refresh, SAFE_CLIENT, SECRET, type TestApp } from "../http/app.js";
 import { fakeClock, MINUTE, SECOND, type FakeClock } from "../support/clock.js";
+import { indexKey, userKeyBase } from "../../lib/stores/keys.js";
+import { connectCluster, sharedCluster } from "../support/redis-cluster.js";
 import { commandCount, sharedRedis } from "../support/redis-server.js";
 
 /** Polls `condition` every few milliseconds until it holds, failing after `timeoutMs`. */
@@ -371,6 +373,49 @@ describe("local session cache", () => {
       await ready(check);
       expect(await check.pubsub("NUMSUB", channel)).to.deep.equal([channel, 0]);
       await check.quit();
+    });
+  });
+
+  describe("on a Redis Cluster", () => {
+    it("every master's revocations reach a guard whose subscriber is on one node", async function () {
+      this.timeout(60_000);
+      const cluster = await sharedCluster();
+      const [cachedClient, otherClient] = await Promise.all([connectCluster(cluster), connectCluster(cluster)]);
+      const prefix = `cachecl${process.pid}-${++prefixes}:`;
+      const clock = fakeClock();
+      const cached = buildApp({ clock, guard: { store: new RedisStore({ client: cachedClient, prefix }), cache: { ttl: "1h" } } });
+      const other = buildApp({ clock, guard: { store: new RedisStore({ client: otherClient, prefix }) } });
+      try {
+        await until(() => cached.guard.cache!.subscribed, "the cache follows revocations", 10_000);
+        // Users whose keys live on every master: the subscriber's node hears
+        // the other masters' PUBLISH through the cluster bus.
+        const users = Array.from({ length: 12 }, (_, i) => `user-${i}`);
+        const masterOf = async (user: string) => {
+          const slot = Number(await otherClient.cluster("KEYSLOT", indexKey(userKeyBase(prefix, user))));
+          return cachedClient.slots[slot]![0];
+        };
+        expect(new Set(await Promise.all(users.map(masterOf))).size).to.equal(3);
+        const sessions = [];
+        for (const user of users) {
+          const tokens = await login(other, user);
+          expect((await me(cached, tokens.access_token)).status).to.equal(200);
+          sessions.push({ user, tokens });
+        }
+        expect(cached.guard.cache!.size).to.equal(users.length);
+        for (const [i, { user, tokens }] of sessions.entries()) {
+          if (i % 2 === 0) expect(await other.guard.sessions.revoke(tokens.session.id, user)).to.equal(true);
+          else expect(await other.guard.sessions.revokeAll(user)).to.equal(1);
+        }
+        await until(() => cached.guard.cache!.size === 0, "every invalidation arrives", 10_000);
+        for (const { tokens } of sessions) {
+          expectError(await me(cached, tokens.access_token), 401, "session_inactive", { tokenPresented: true });
+        }
+      } finally {
+        await cached.guard.close();
+        await other.guard.close();
+        cachedClient.disconnect();
+        otherClient.disconnect();
+      }
     });
   });
 

@@ -6,7 +6,8 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
-import { buildApp, login, me, redisFixture, type RedisFixture, type TestApp } from "../http/app.js";
+import { Redis } from "ioredis";
+import { buildApp, login, me, ready, redisFixture, SAFE_CLIENT, type RedisFixture, type TestApp } from "../http/app.js";
 import { RedisStore } from "../../lib/index.js";
 import { fakeClock } from "../support/clock.js";
 import { connectCluster, sharedCluster } from "../support/redis-cluster.js";
@@ -91,6 +92,38 @@ describe("the session-guard command", function () {
     expect([all.code, all.stdout.trim()]).to.deep.equal([0, "revoked 1 session"]);
     expect((await me(t, c.access_token)).status).to.equal(401);
     expect((await cli(["sessions", "revoke-all", "cy", ...base])).code).to.equal(1);
+  });
+
+  it("a process's local session cache drops what the command revokes", async () => {
+    const client = new Redis(redis.url, SAFE_CLIENT);
+    await ready(client);
+    const cached = buildApp({
+      guard: { store: new RedisStore({ client, prefix: redis.prefix }), cache: { ttl: "1h" } },
+      clock: t.clock,
+    });
+    try {
+      const deadline = Date.now() + 5000;
+      while (!cached.guard.cache!.subscribed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      const [one, two, three] = [await login(t, "dee"), await login(t, "dee"), await login(t, "dee")];
+      for (const tokens of [one, two, three]) expect((await me(cached, tokens.access_token)).status).to.equal(200);
+      expect(cached.guard.cache!.size).to.equal(3);
+      expect((await cli(["sessions", "revoke", "dee", one.session.id, ...base])).code).to.equal(0);
+      // The command's process has exited, and its script published before it
+      // answered: the message has reached the subscriber or is on its way.
+      const dropped = async (size: number) => {
+        const until = Date.now() + 2000;
+        while (cached.guard.cache!.size !== size && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+        return cached.guard.cache!.size;
+      };
+      expect(await dropped(2)).to.equal(2);
+      expect((await me(cached, one.access_token)).status).to.equal(401);
+      expect((await cli(["sessions", "revoke-all", "dee", ...base])).code).to.equal(0);
+      expect(await dropped(0)).to.equal(0);
+      for (const tokens of [two, three]) expect((await me(cached, tokens.access_token)).status).to.equal(401);
+    } finally {
+      await cached.guard.close();
+      client.disconnect();
+    }
   });
 
   it("stats counts live sessions, users, remember-me sessions, and samples memory", async () => {
