@@ -56,9 +56,14 @@ export interface ScriptClient {
 export function runScript(client: ScriptClient, script: Script, args: ScriptArgs, raw: boolean): Promise<unknown> {
   const reply = raw ? client.evalshaBuffer(script.sha, script.numberOfKeys, args) : client.evalsha(script.sha, script.numberOfKeys, args);
   return reply.catch((err: unknown) => {
-    if (err instanceof Error && err.message.startsWith("NOSCRIPT")) {
+    if (isNoScript(err)) {
       return raw ? client.evalBuffer(script.source, script.numberOfKeys, args) : client.eval(script.source, script.numberOfKeys, args);
     }
     throw err;
   });
+}
+
+/** Whether Redis answered that it does not hold the script (after a restart or `SCRIPT FLUSH`): then it is sent whole with `EVAL`. */
+export function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith("NOSCRIPT");
 }
