@@ -14,10 +14,10 @@
  * @module
  */
 import type { RedisClient } from "./client.js";
-import { isNoScript, type Script, type ScriptArgs, type ScriptClient } from "./scripts.js";
+import { isNoScript, sendScript, type Script, type ScriptArgs, type ScriptClient, type ScriptCommands } from "./scripts.js";
 
 /** The part of an ioredis `Pipeline` the batcher uses: the script commands, queued, and `exec`. */
-interface ScriptPipeline extends Record<keyof ScriptClient, (script: string, numberOfKeys: number, args: ScriptArgs) => unknown> {
+interface ScriptPipeline extends ScriptCommands<unknown> {
   /** One `[error, reply]` pair per queued command, in order. */
   exec(): Promise<[Error | null, unknown][] | null>;
 }
@@ -47,14 +47,6 @@ interface Pending {
   whole: boolean;
   resolve(reply: unknown): void;
   reject(err: unknown): void;
-}
-
-/** Queues or sends one call's command on a client or a pipeline. */
-function send<T>(target: Record<keyof ScriptClient, (script: string, numberOfKeys: number, args: ScriptArgs) => T>, call: Pending): T {
-  const { script, args } = call;
-  if (call.whole)
-    return call.raw ? target.evalBuffer(script.source, script.numberOfKeys, args) : target.eval(script.source, script.numberOfKeys, args);
-  return call.raw ? target.evalshaBuffer(script.sha, script.numberOfKeys, args) : target.evalsha(script.sha, script.numberOfKeys, args);
 }
 
 /** Collects the script calls of one event-loop turn and sends them as one pipeline. */
@@ -97,7 +89,7 @@ export class ScriptBatcher {
     if (batch.length === 1) {
       // Alone, a plain command costs less than a pipeline and writes the same.
       const call = batch[0];
-      (send(this.#client, call) as Promise<unknown>).then(
+      sendScript(this.#client, call.script, call.args, call.raw, call.whole).then(
         (reply) => this.#settle(batch, [[null, reply]]),
         (err: unknown) => this.#settle(batch, [[err as Error, undefined]]),
       );
@@ -106,7 +98,7 @@ export class ScriptBatcher {
     let replies: Promise<[Error | null, unknown][] | null>;
     try {
       const pipeline = this.#client.pipeline();
-      for (const call of batch) send(pipeline, call);
+      for (const call of batch) sendScript(pipeline, call.script, call.args, call.raw, call.whole);
       replies = pipeline.exec();
     } catch (err) {
       replies = Promise.reject(err);
