@@ -35,6 +35,8 @@ export const config = {
   opsConcurrency: num("BENCH_OPS_CONCURRENCY", 50),
   /** Session counts of the revokeAll measurement. */
   revokeAllSizes: quick ? [100, 1000] : [100, 10_000],
+  /** Revocations timed from one app process to another's local session cache. */
+  revocations: num("BENCH_REVOCATIONS", quick ? 100 : 2000),
 };
 
 /**

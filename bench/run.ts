@@ -6,10 +6,12 @@
  * order rotates every round) so drift of the host cancels out; each round
  * reports req/s and latency per variant and its ratio to bare Express in
  * the same round. Then in-process measurements: Redis commands per request,
- * Redis memory and heap per session, login/refresh throughput, revokeAll.
+ * Redis memory and heap per session, login/refresh throughput, revokeAll,
+ * and revocation propagation between two app processes with the local
+ * session cache (`propagation.ts`).
  *
  * Env: BENCH_ROUNDS, BENCH_DURATION (s), BENCH_WARMUP (s), BENCH_CONNECTIONS,
- * BENCH_SESSIONS, BENCH_OPS_SECONDS, BENCH_QUICK=1. A full run writes
+ * BENCH_SESSIONS, BENCH_OPS_SECONDS, BENCH_REVOCATIONS, BENCH_QUICK=1. A full run writes
  * bench/RESULTS.md; every run writes bench/.results/<time>.json.
  */
 import { execFileSync } from "node:child_process";
@@ -31,8 +33,19 @@ import {
   type LoadResult,
   type RedisServer,
 } from "./common.js";
+import { measurePropagation } from "./propagation.js";
 
-const VARIANTS = ["bare", "express-jwt", "express-jwt-string", "express-session", "sg-redis", "sg-redis-cold", "sg-memory"] as const;
+const VARIANTS = [
+  "bare",
+  "express-jwt",
+  "express-jwt-string",
+  "express-session",
+  "sg-redis",
+  "sg-redis-plain",
+  "sg-redis-cache",
+  "sg-redis-cold",
+  "sg-memory",
+] as const;
 type Variant = (typeof VARIANTS)[number];
 const LABEL: Record<Variant, string> = {
   bare: "bare Express (upper bound)",
@@ -40,10 +53,12 @@ const LABEL: Record<Variant, string> = {
   "express-jwt-string": "express-jwt (stateless HS256, string secret)",
   "express-session": "express-session + connect-redis",
   "sg-redis": "session-guard, RedisStore",
+  "sg-redis-plain": "session-guard, RedisStore, a plain `new Redis(url)` client",
+  "sg-redis-cache": "session-guard, RedisStore, local session cache (ttl 5 s)",
   "sg-redis-cold": "session-guard, RedisStore, every request a token never seen",
   "sg-memory": "session-guard, MemoryStore",
 };
-const USES_REDIS: Variant[] = ["express-session", "sg-redis", "sg-redis-cold"];
+const USES_REDIS: Variant[] = ["express-session", "sg-redis", "sg-redis-plain", "sg-redis-cache", "sg-redis-cold"];
 
 /**
  * What the load generator needs to sign a fresh access token for every
@@ -123,6 +138,8 @@ async function login(variant: Variant, url: string): Promise<{ headers: Record<s
       return { headers: { cookie } };
     }
     case "sg-redis":
+    case "sg-redis-plain":
+    case "sg-redis-cache":
     case "sg-redis-cold":
     case "sg-memory": {
       const body = (await (await post("/auth/login")).json()) as { access_token: string; expires_in: number; session: { id: string } };
@@ -234,6 +251,13 @@ async function main() {
     commands: USES_REDIS.includes(v) ? median(rounds.map((r) => r[v].commands!)) : undefined,
   }));
   const sgVsSession = median(rounds.map((r) => r["sg-redis"].rps / r["express-session"].rps));
+  const perRoundRatio = (v: Variant, of: Variant) => {
+    const ratios = rounds.map((r) => r[v].rps / r[of].rps);
+    return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+  };
+  const plainVsTuned = perRoundRatio("sg-redis-plain", "sg-redis");
+  const cacheVsExpressJwt = perRoundRatio("sg-redis-cache", "express-jwt");
+  const cacheCommands = summary.find((s) => s.variant === "sg-redis-cache")!.commands!;
   // Per request, by command (median over rounds). commandstats also counts the
   // commands a Lua script runs, so EVALSHA is the round trip and the rest run inside it.
   const commandsByName = Object.fromEntries(
@@ -265,6 +289,8 @@ async function main() {
   const heap = await runChild("heap.ts", ["--expose-gc"]);
   console.log("the middleware alone…");
   const middleware = await runChild("middleware.ts");
+  console.log(`revocation propagation between two processes (${config.revocations} revocations)…`);
+  const propagation = await measurePropagation({ BENCH_SECRET: secret, REDIS_URL: redis.url }, config.revocations);
   admin.disconnect();
   await redis.stop();
 
@@ -307,10 +333,16 @@ async function main() {
     ([n, ms]) =>
       `| one login (\`create\`) of a user who has ${fmt(n)} sessions (\`maxSessionsPerUser: null\`)${ms.length > 1 ? ` (median of ${ms.length})` : ""} | ${fmt(median(ms), 1)} ms |`,
   );
+  const ratioText = (r: { median: number; min: number; max: number }) =>
+    `${r.median.toFixed(2)}× (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
   const extra = [
     "| measurement | value |",
     "|---|---:|",
     `| session-guard RedisStore ÷ express-session + connect-redis (req/s, median of rounds) | ${sgVsSession.toFixed(2)}× |`,
+    `| session-guard RedisStore, plain \`new Redis(url)\` ÷ the tuned client (req/s, median of per-round ratios, min–max) | ${ratioText(plainVsTuned)} |`,
+    `| session-guard with the local session cache ÷ express-jwt (req/s, median of per-round ratios, min–max) | ${ratioText(cacheVsExpressJwt)} |`,
+    `| Redis commands per guarded request with the local session cache (ttl 5 s, default touchInterval 1 min; median of rounds) | ${cacheCommands.toFixed(4)} |`,
+    `| revocation propagation: revoke in process A until process B refuses the session it held in its cache (${fmt(propagation.revocations)} revocations) | p50 ${propagation.p50.toFixed(2)} ms, p99 ${propagation.p99.toFixed(2)} ms (max ${propagation.max.toFixed(1)} ms; IPC round trip ${propagation.ipcRoundTrip.toFixed(3)} ms) |`,
     `| Redis memory per session, minimal (${fmt(micro.memoryMinimal.sessions)} sessions of distinct users; session record + user index) | ${fmt(micro.memoryMinimal.bytesPerSession)} B (record alone ${fmt(micro.memoryMinimal.sessionHashBytes)} B, ${micro.memoryMinimal.encoding} encoding) |`,
     `| Redis memory per session, typical (role claim, IPv4, browser user agent) | ${fmt(micro.memoryTypical.bytesPerSession)} B (record alone ${fmt(micro.memoryTypical.sessionHashBytes)} B, ${micro.memoryTypical.encoding} encoding) |`,
     `| login, \`guard.sessions.create\` (RedisStore, ${config.opsConcurrency} in flight) | ${fmt(micro.login.opsPerSec)} ops/s |`,
@@ -337,7 +369,27 @@ async function main() {
   mkdirSync(`${BENCH_DIR}.results`, { recursive: true });
   writeFileSync(
     `${BENCH_DIR}.results/${stamp.replace(/[:.]/g, "-")}.json`,
-    JSON.stringify({ stamp, config, machine, packages, summary, sgVsSession, rounds, commandsByName, micro, heap, middleware }, null, 2),
+    JSON.stringify(
+      {
+        stamp,
+        config,
+        machine,
+        packages,
+        summary,
+        sgVsSession,
+        plainVsTuned,
+        cacheVsExpressJwt,
+        cacheCommands,
+        propagation,
+        rounds,
+        commandsByName,
+        micro,
+        heap,
+        middleware,
+      },
+      null,
+      2,
+    ),
   );
 
   if (!config.quick) {
@@ -378,7 +430,11 @@ Numbers from one machine: compare the ratios, not the absolute req/s.
   rolling off, a logged-in session cookie; connect-redis ${packages["connect-redis"]} requires node-redis,
   its peer dependency, so it runs on \`redis\` ${packages.redis}: it cannot take an ioredis client any more);
   **session-guard with RedisStore** (defaults, an ioredis client made as the README recommends:
-  \`enableOfflineQueue: false, commandTimeout: 1000, enableAutoPipelining: true\`), the same **with every
+  \`enableOfflineQueue: false, commandTimeout: 1000, enableAutoPipelining: true\`), the same with **a plain
+  client** (\`new RedisStore({ client: new Redis(url) })\`, no options: the store batches the script calls of
+  one event-loop turn into one pipeline itself), the tuned client with **the local session cache**
+  (\`cache: { ttl: "5s", max: 10000 }\`, default \`touchInterval\` of 1 min: the one session of the load is
+  answered from memory, asking Redis again 5 s after it last confirmed it), the same **with every
   request a token never seen** (the load generator signs a fresh access token of the same session for
   every request before the run starts, so the guard's verified-token cache never hits: the cost of a
   client's first request with a token), and **with MemoryStore**.
@@ -397,6 +453,15 @@ Numbers from one machine: compare the ratios, not the absolute req/s.
   sessions to prune dead ones, so creating 10,000 sessions of one user through \`create\` is O(N²) work
   in Redis (minutes); past 500 created ones, the rest are copies of a real one (\`DUMP\`/\`RESTORE\` under
   new ids, added to the user's index). One more login is then timed before the \`revokeAll\`.
+- Revocation propagation: two app processes (children of the harness, each a guard with the local
+  session cache on the tuned client, over the bench's Redis), driven over IPC. For each of
+  ${fmt(config.revocations)} revocations, A logs a new user in; B runs its guard in process on that session until a
+  check is answered from its cache, then keeps checking it once per event-loop turn; the harness reads
+  its own clock (\`performance.now()\`), tells A to revoke the session (\`guard.sessions.revoke\`), and reads
+  its clock again when B reports that its guard refused the session (401 \`session_inactive\`: B's cache
+  dropped it on the revocation's pub/sub message, and its next check asked Redis). Only the harness's
+  clock is read, so no two processes' clocks are compared; each figure includes the IPC hops harness → A
+  and B → harness, whose round trip is given beside it. Not pinned to CPUs.
 - Heap per MemoryStore session: a child with \`--expose-gc\`, \`heapUsed\` after full GCs before and after
   creating ${fmt(config.sessions)} typical sessions, ÷ ${fmt(config.sessions)}.
 

@@ -19,6 +19,7 @@ import {
   type ReplicaWait,
   type WaitForReplicasOptions,
 } from "./redis/replicas.js";
+import { needsBatching, ScriptBatcher, type BatchingClient } from "./redis/batch.js";
 import { runScript, SCRIPTS, type Script, type ScriptArgs, type ScriptClient } from "./redis/scripts.js";
 import type {
   CreateInput,
@@ -48,7 +49,9 @@ export interface RedisStoreOptions {
   /**
    * An ioredis `Redis` or `Cluster` client. The store never closes nor
    * reconfigures it; it warns once when its options can hang a request
-   * (offline queue on, no `commandTimeout`).
+   * (offline queue on, no `commandTimeout`). A standalone or Sentinel
+   * client without `enableAutoPipelining` gets the script calls of one
+   * event-loop turn as one pipeline, batched by the store.
    */
   client?: RedisClient;
   /**
@@ -114,6 +117,8 @@ export class RedisStore implements Store {
   readonly #owned: boolean;
   readonly #commandTimeout: number;
   readonly #replicaWait: ReplicaWait | undefined;
+  /** Sends a plain client's script calls of one event-loop turn as one pipeline (see `redis/batch.ts`). */
+  readonly #batcher: ScriptBatcher | undefined;
   /** Whether the maxmemory-policy check is to be sent beside the next command. */
   #policyCheckDue: boolean;
   /** Sends of that check that failed without an answer from Redis (see {@link POLICY_CHECK_SENDS}). */
@@ -175,6 +180,7 @@ export class RedisStore implements Store {
     } else {
       this.#client = createClient(url!, this.#commandTimeout);
     }
+    this.#batcher = needsBatching(this.#client) ? new ScriptBatcher(this.#client as unknown as BatchingClient) : undefined;
   }
 
   /**
@@ -193,6 +199,7 @@ export class RedisStore implements Store {
 
   #send(client: RedisClient, script: Script, args: ScriptArgs, raw: boolean): Promise<unknown> {
     if (this.#policyCheckDue) this.#checkPolicy(client);
+    if (this.#batcher !== undefined) return this.#batcher.run(script, args, raw);
     return runScript(client as unknown as ScriptClient, script, args, raw);
   }
 

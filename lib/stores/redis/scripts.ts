@@ -54,11 +54,23 @@ export interface ScriptClient {
  * (records are parsed by byte offsets); otherwise as strings.
  */
 export function runScript(client: ScriptClient, script: Script, args: ScriptArgs, raw: boolean): Promise<unknown> {
-  const reply = raw ? client.evalshaBuffer(script.sha, script.numberOfKeys, args) : client.evalsha(script.sha, script.numberOfKeys, args);
-  return reply.catch((err: unknown) => {
-    if (err instanceof Error && err.message.startsWith("NOSCRIPT")) {
-      return raw ? client.evalBuffer(script.source, script.numberOfKeys, args) : client.eval(script.source, script.numberOfKeys, args);
-    }
+  return sendScript(client, script, args, raw, false).catch((err: unknown) => {
+    if (isNoScript(err)) return sendScript(client, script, args, raw, true);
     throw err;
   });
+}
+
+/** The script commands of a client or of a pipeline, whatever each returns. */
+export type ScriptCommands<T> = Record<keyof ScriptClient, (script: string, numberOfKeys: number, args: ScriptArgs) => T>;
+
+/** Sends (or, on a pipeline, queues) one script call: `EVALSHA`, or with `whole` the source with `EVAL`; their `…Buffer` forms with `raw`. */
+export function sendScript<T>(target: ScriptCommands<T>, script: Script, args: ScriptArgs, raw: boolean, whole: boolean): T {
+  if (whole)
+    return raw ? target.evalBuffer(script.source, script.numberOfKeys, args) : target.eval(script.source, script.numberOfKeys, args);
+  return raw ? target.evalshaBuffer(script.sha, script.numberOfKeys, args) : target.evalsha(script.sha, script.numberOfKeys, args);
+}
+
+/** Whether Redis answered that it does not hold the script (after a restart or `SCRIPT FLUSH`): then it is sent whole with `EVAL`. */
+export function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith("NOSCRIPT");
 }
