@@ -3,7 +3,8 @@
  * `redis-server` processes started here, stopped by pid): logins and
  * revocations are on the replica as soon as the store's call returns; a
  * shortfall is reported, not thrown; the option is validated; a Cluster
- * client that reads from replicas is warned about.
+ * client that reads from replicas is warned about. On a Cluster:
+ * `cluster-replicas.test.ts`.
  */
 import { expect } from "chai";
 import { Cluster, Redis } from "ioredis";
@@ -121,8 +122,15 @@ describe("RedisStore waitForReplicas (a master and a replica)", function () {
     expect(make({ waitForReplicas: { replicas: 1, timeout: "soon" } })).to.throw(TypeError, /waitForReplicas\.timeout/);
     expect(make({ waitForReplicas: { replicas: 1, timeout: "1s", quorum: 2 } })).to.throw(TypeError, /waitForReplicas\.quorum/);
     expect(make({ onReplicaShortfall: () => {} })).to.throw(TypeError, /onReplicaShortfall.*waitForReplicas/);
+    // A Cluster client is taken (WAIT goes in the write's pipeline); a
+    // Cluster-like client without pipeline() cannot be.
     const cluster = new Cluster([{ host: "127.0.0.1", port: 1 }], { lazyConnect: true });
-    expect(() => new RedisStore({ client: cluster, waitForReplicas: { replicas: 1, timeout: "1s" } })).to.throw(TypeError, /Cluster/);
+    expect(() => new RedisStore({ client: cluster, waitForReplicas: { replicas: 1, timeout: "1s" } })).to.not.throw();
+    const noPipeline = Object.assign(Object.create(client) as Redis, { isCluster: true, pipeline: undefined });
+    expect(() => new RedisStore({ client: noPipeline, waitForReplicas: { replicas: 1, timeout: "1s" } })).to.throw(
+      TypeError,
+      /waitForReplicas.*Cluster.*pipeline/,
+    );
   });
 
   it("warns about a Cluster client that reads from replicas", async () => {

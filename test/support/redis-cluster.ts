@@ -428,3 +428,23 @@ export function clusterInspector(client: Cluster): Cluster {
     },
   });
 }
+
+/** The hash slot of `key`, as the cluster computes it (`CLUSTER KEYSLOT`). */
+export async function keySlot(client: Cluster, key: string): Promise<number> {
+  return Number(await client.call("CLUSTER", "KEYSLOT", key));
+}
+
+/**
+ * A connection to the (first live) replica of the master serving `slot`,
+ * in `READONLY` mode, so it answers reads of that slot from what the
+ * replica itself holds instead of redirecting them to the master.
+ */
+export async function connectReplicaOf(cluster: RedisCluster, slot: number): Promise<Redis> {
+  const topology = await clusterTopology(cluster.nodes);
+  const master = masterOfSlot(topology, slot);
+  const replica = topology.find((n) => n.role === "replica" && n.masterId === master.id && !n.failing);
+  if (!replica) throw new Error(`the master of slot ${slot} (port ${master.port}) has no live replica`);
+  const client = new Redis({ host: "127.0.0.1", port: replica.port, readOnly: true, lazyConnect: true, maxRetriesPerRequest: 1 });
+  await client.connect();
+  return client;
+}

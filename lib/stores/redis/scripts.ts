@@ -37,28 +37,42 @@ export const SCRIPTS = Object.freeze({
 export type ScriptArgs = (string | number)[];
 
 /**
- * The script commands of either ioredis client; the `…Buffer` variants
- * (untyped in ioredis) answer bulk strings as Buffers. ioredis flattens
- * array arguments, so a script's keys and arguments are passed as the array
- * they were built in, never spread into a copy.
+ * The script commands of either ioredis client, or of one of its pipelines
+ * (`R` is what a call returns: a promise, or the pipeline); the `…Buffer`
+ * variants (untyped in ioredis) answer bulk strings as Buffers. ioredis
+ * flattens array arguments, so a script's keys and arguments are passed as
+ * the array they were built in, never spread into a copy.
  */
-export interface ScriptClient {
-  evalsha(sha: string, numberOfKeys: number, args: ScriptArgs): Promise<unknown>;
-  eval(source: string, numberOfKeys: number, args: ScriptArgs): Promise<unknown>;
-  evalshaBuffer(sha: string, numberOfKeys: number, args: ScriptArgs): Promise<unknown>;
-  evalBuffer(source: string, numberOfKeys: number, args: ScriptArgs): Promise<unknown>;
+export interface ScriptSender<R> {
+  evalsha(sha: string, numberOfKeys: number, args: ScriptArgs): R;
+  eval(source: string, numberOfKeys: number, args: ScriptArgs): R;
+  evalshaBuffer(sha: string, numberOfKeys: number, args: ScriptArgs): R;
+  evalBuffer(source: string, numberOfKeys: number, args: ScriptArgs): R;
 }
 
+/** The script commands of either ioredis client. */
+export type ScriptClient = ScriptSender<Promise<unknown>>;
+
 /**
- * Runs one script. With `raw`, bulk strings in the reply arrive as Buffers
- * (records are parsed by byte offsets); otherwise as strings.
+ * Sends one script call: by its SHA-1 (`EVALSHA`), or with `bySource` by
+ * its source (`EVAL`). With `raw`, bulk strings in the reply arrive as
+ * Buffers (records are parsed by byte offsets); otherwise as strings.
  */
+export function sendScript<R>(target: ScriptSender<R>, script: Script, args: ScriptArgs, raw: boolean, bySource: boolean): R {
+  if (bySource)
+    return raw ? target.evalBuffer(script.source, script.numberOfKeys, args) : target.eval(script.source, script.numberOfKeys, args);
+  return raw ? target.evalshaBuffer(script.sha, script.numberOfKeys, args) : target.evalsha(script.sha, script.numberOfKeys, args);
+}
+
+/** Whether Redis answered that it does not hold the script (after a restart or `SCRIPT FLUSH`). */
+export function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith("NOSCRIPT");
+}
+
+/** Runs one script: `EVALSHA`, then `EVAL` once when Redis answers `NOSCRIPT`. */
 export function runScript(client: ScriptClient, script: Script, args: ScriptArgs, raw: boolean): Promise<unknown> {
-  const reply = raw ? client.evalshaBuffer(script.sha, script.numberOfKeys, args) : client.evalsha(script.sha, script.numberOfKeys, args);
-  return reply.catch((err: unknown) => {
-    if (err instanceof Error && err.message.startsWith("NOSCRIPT")) {
-      return raw ? client.evalBuffer(script.source, script.numberOfKeys, args) : client.eval(script.source, script.numberOfKeys, args);
-    }
+  return sendScript(client, script, args, raw, false).catch((err: unknown) => {
+    if (isNoScript(err)) return sendScript(client, script, args, raw, true);
     throw err;
   });
 }
