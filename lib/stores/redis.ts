@@ -9,7 +9,7 @@
  * @module
  */
 import { indexKey, sessionKey, userKeyBase } from "./keys.js";
-import { checkEvictionPolicy, createClient, firstReady, warnAboutClient, type RedisClient } from "./redis/client.js";
+import { checkEvictionPolicy, clientCommandTimeout, createClient, firstReady, warnAboutClient, type RedisClient } from "./redis/client.js";
 import { canPipelineWait, runScriptThenWait, type PipeliningCluster } from "./redis/cluster-wait.js";
 import { canSubscribe, subscribeInvalidations } from "./redis/invalidations.js";
 import { pack, storedDigest, unpack, unpackChecked } from "./redis/record-codec.js";
@@ -17,6 +17,7 @@ import {
   awaitReplicas,
   reportShortfall,
   resolveReplicaWait,
+  warnAboutWaitTimeout,
   type ReplicaShortfall,
   type ReplicaWait,
   type WaitForReplicasOptions,
@@ -180,6 +181,7 @@ export class RedisStore implements Store {
     } else {
       this.#client = createClient(url!, this.#commandTimeout);
     }
+    if (this.#replicaWait) warnAboutWaitTimeout(this.#replicaWait, clientCommandTimeout(this.#client), this);
   }
 
   /**

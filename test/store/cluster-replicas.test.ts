@@ -75,7 +75,7 @@ describe("RedisStore waitForReplicas on a Redis Cluster with replicas", function
     const store = new RedisStore({
       client,
       prefix: PREFIX,
-      waitForReplicas: { replicas: 1, timeout: "2s" },
+      waitForReplicas: { replicas: 1, timeout: "1s" },
       onReplicaShortfall: (s) => shortfalls.push(s),
     });
     expect(new Set(users.map((u) => u.masterPort)).size, "users on three masters").to.equal(3);
@@ -119,7 +119,7 @@ describe("RedisStore waitForReplicas on a Redis Cluster with replicas", function
   });
 
   it("sends each WAIT to the master that took the write, none to the others", async () => {
-    const store = new RedisStore({ client, prefix: PREFIX, waitForReplicas: { replicas: 1, timeout: "2s" } });
+    const store = new RedisStore({ client, prefix: PREFIX, waitForReplicas: { replicas: 1, timeout: "1s" } });
     const masters = client.nodes("master");
     await Promise.all(masters.map((node) => node.config("RESETSTAT")));
     const { userId, masterPort } = users[2];
@@ -154,7 +154,7 @@ describe("RedisStore waitForReplicas on a Redis Cluster with replicas", function
   });
 
   it("loads its scripts itself after SCRIPT FLUSH (NOSCRIPT inside the pipeline)", async () => {
-    const store = new RedisStore({ client, prefix: PREFIX, waitForReplicas: { replicas: 1, timeout: "2s" } });
+    const store = new RedisStore({ client, prefix: PREFIX, waitForReplicas: { replicas: 1, timeout: "1s" } });
     await Promise.all(client.nodes("master").map((node) => node.script("FLUSH")));
     const { userId, replica } = users[1];
     const id = "d".repeat(22);

@@ -66,7 +66,7 @@ describe("RedisStore waitForReplicas (a master and a replica)", function () {
     const store = new RedisStore({
       client,
       prefix: PREFIX,
-      waitForReplicas: { replicas: 1, timeout: "2s" },
+      waitForReplicas: { replicas: 1, timeout: "1s" },
       onReplicaShortfall: (s) => shortfalls.push(s),
     });
     for (let i = 0; i < 20; i++) {
@@ -111,6 +111,23 @@ describe("RedisStore waitForReplicas (a master and a replica)", function () {
         await store.create({ record: record(id), refreshHash: "h0", maxSessions: null, now: EPOCH });
       await new Promise((resolve) => setImmediate(resolve));
       expect(warnings.filter((c) => c === "SESSION_GUARD_REDIS_REPLICAS_BEHIND")).to.have.length(1);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
+  it("warns when WAIT can outlast the client's commandTimeout", async () => {
+    const codes: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => codes.push(String(w.code));
+    process.on("warning", onWarning);
+    try {
+      new RedisStore({ client, prefix: PREFIX, waitForReplicas: { replicas: 1, timeout: "1s" } });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(codes, "timeout below the 2 s commandTimeout").to.not.include("SESSION_GUARD_REDIS_WAIT_TIMEOUT");
+      new RedisStore({ client, prefix: PREFIX, waitForReplicas: { replicas: 1, timeout: "2s" } });
+      new RedisStore({ url: master.url, commandTimeout: 100, waitForReplicas: { replicas: 1, timeout: "100ms" } }).close();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(codes.filter((c) => c === "SESSION_GUARD_REDIS_WAIT_TIMEOUT")).to.have.length(2);
     } finally {
       process.off("warning", onWarning);
     }

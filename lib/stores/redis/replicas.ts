@@ -95,6 +95,23 @@ export function resolveReplicaWait(
   };
 }
 
+/**
+ * Warns (once per `scope`) when `WAIT` can outlast the client's command
+ * timeout: while a master has fewer replicas than asked for, `WAIT` takes
+ * its whole `timeout`, so the client would give up on it and every login
+ * and logout would fail although written.
+ */
+export function warnAboutWaitTimeout(wait: ReplicaWait, commandTimeout: number | undefined, scope: object): void {
+  if (commandTimeout === undefined || wait.timeout < commandTimeout) return;
+  warnOnce(
+    "SESSION_GUARD_REDIS_WAIT_TIMEOUT",
+    `waitForReplicas.timeout (${wait.timeout} ms) is not below the Redis client's commandTimeout (${commandTimeout} ms): while a ` +
+      "replica is missing, WAIT runs its whole timeout and the client gives up on it first, so logins and logouts fail although " +
+      "written. Make waitForReplicas.timeout well below commandTimeout (and the guard's storeTimeout).",
+    scope,
+  );
+}
+
 /** Sends `WAIT` after a write on the same connection and reports a shortfall; resolves when Redis answered. */
 export async function awaitReplicas(client: RedisClient, wait: ReplicaWait, operation: string): Promise<void> {
   reportShortfall(wait, operation, Number(await client.call("WAIT", wait.replicas, wait.timeout)));
