@@ -25,7 +25,7 @@ import {
   type RedisCluster,
 } from "../support/redis-cluster.js";
 import type { RedisNode } from "../support/redis-server.js";
-import { buildApp, login, me, type TestApp } from "../http/app.js";
+import { buildApp, login, me, PASSWORD, type TestApp } from "../http/app.js";
 
 const PREFIX = "failover:";
 /** How long the replica may take to be promoted and the client to follow it (generous: a loaded 2-core machine). */
@@ -224,6 +224,39 @@ describe("RedisStore on a Redis Cluster: a master fails over under traffic", fun
     expect((await request(plain.app).post("/me/revoke").set("Authorization", `Bearer ${user.tokens.access_token}`)).status).to.equal(204);
     user.revoked = true;
     await waitFor("the revocation to reach the cached app", async () => (await me(cached, user.tokens.access_token)).status === 401);
+  });
+
+  it("a slot no master serves (CLUSTERDOWN) answers 503 store_unavailable, and 200 again once served", async () => {
+    const user = users.find((u) => !u.revoked && !u.onVictim)!;
+    const slot = await keySlot(client, indexKey(userKeyBase(PREFIX, user.userId)));
+    const owner = masterOfSlot(await clusterTopology(cluster.nodes.filter((n) => n !== victim)), slot);
+    const { Redis } = await import("ioredis");
+    const admin = new Redis({ host: "127.0.0.1", port: owner.port, lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await admin.call("CLUSTER", "DELSLOTS", String(slot));
+      const seen = new Set<number>();
+      await waitFor("CLUSTERDOWN to reach the guard", async () => {
+        const res = await me(plain, user.tokens.access_token);
+        seen.add(res.status);
+        expect([200, 503], JSON.stringify(res.body)).to.include(res.status);
+        if (res.status === 503) expect(res.body.error).to.equal("store_unavailable");
+        return res.status === 503;
+      });
+      // A login and a logout (script and WAIT in one pipeline) for that slot.
+      const loginRes = await request(plain.app).post("/auth/login").send({ user: user.userId, password: PASSWORD });
+      expect([loginRes.status, loginRes.body.error]).to.deep.equal([503, "store_unavailable"]);
+      const logoutRes = await request(plain.app).post("/auth/logout").send({ refresh_token: user.tokens.refresh_token });
+      expect([logoutRes.status, logoutRes.body.error]).to.deep.equal([503, "store_unavailable"]);
+      const errors = plain.eventsOf("store_error").map((e) => String((e.error as Error).message));
+      expect(
+        errors.some((m) => /CLUSTERDOWN/.test(m)),
+        errors.slice(-3).join(" | "),
+      ).to.equal(true);
+    } finally {
+      await admin.call("CLUSTER", "ADDSLOTS", String(slot));
+      admin.disconnect();
+    }
+    await waitFor("the slot served again", async () => (await me(plain, user.tokens.access_token)).status === 200);
   });
 });
 
