@@ -7,10 +7,9 @@
  */
 import { expect } from "chai";
 import type { Cluster, Redis } from "ioredis";
-import { RedisStore, type ReplicaShortfall } from "../../lib/index.js";
+import { RedisStore } from "../../lib/index.js";
 import { indexKey, sessionKey, userKeyBase } from "../../lib/stores/keys.js";
-import type { SessionRecord } from "../../lib/stores/store.js";
-import { EPOCH, HOUR, SECOND } from "../support/clock.js";
+import { EPOCH, SECOND } from "../support/clock.js";
 import {
   clusterTopology,
   connectCluster,
@@ -21,22 +20,12 @@ import {
   type RedisCluster,
 } from "../support/redis-cluster.js";
 import { commandStats } from "../support/redis-server.js";
+import { sessionRecord } from "../support/session-record.js";
+import { waitingStore } from "../support/waiting-store.js";
 
 const PREFIX = "cluster-replicas:";
 const REUSE_WINDOW = 10 * SECOND;
-const record = (userId: string, id: string): SessionRecord => ({
-  id,
-  userId,
-  createdAt: EPOCH,
-  lastUsedAt: EPOCH,
-  idleTimeout: HOUR,
-  absoluteLifetime: null,
-  rememberMe: false,
-  claims: "",
-  data: "",
-  ip: "",
-  userAgent: "",
-});
+const record = (userId: string, id: string) => sessionRecord(userId, id);
 const base = (userId: string) => userKeyBase(PREFIX, userId);
 const sessionId = (n: number) => `session-${n}`.padEnd(22, "x");
 
@@ -71,13 +60,7 @@ describe("RedisStore waitForReplicas on a Redis Cluster with replicas", function
   });
 
   it("a login and a revocation are on the replica of the user's master when the call returns", async () => {
-    const shortfalls: ReplicaShortfall[] = [];
-    const store = new RedisStore({
-      client,
-      prefix: PREFIX,
-      waitForReplicas: { replicas: 1, timeout: "1s" },
-      onReplicaShortfall: (s) => shortfalls.push(s),
-    });
+    const { store, shortfalls } = waitingStore(client, PREFIX, { replicas: 1, timeout: "1s" });
     expect(new Set(users.map((u) => u.masterPort)).size, "users on three masters").to.equal(3);
     for (const { userId, replica } of users) {
       const key = (id: string) => sessionKey(base(userId), id);
@@ -133,13 +116,7 @@ describe("RedisStore waitForReplicas on a Redis Cluster with replicas", function
   });
 
   it("reports fewer replicas than asked for, and still completes the write", async () => {
-    const shortfalls: ReplicaShortfall[] = [];
-    const store = new RedisStore({
-      client,
-      prefix: PREFIX,
-      waitForReplicas: { replicas: 2, timeout: 50 },
-      onReplicaShortfall: (s) => shortfalls.push(s),
-    });
+    const { store, shortfalls } = waitingStore(client, PREFIX, { replicas: 2, timeout: 50 });
     const { userId, replica } = users[0];
     const id = "c".repeat(22);
     await store.create({ record: record(userId, id), refreshHash: "h0", maxSessions: null, now: EPOCH });

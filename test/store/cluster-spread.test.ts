@@ -7,9 +7,9 @@ import { expect } from "chai";
 import type { Cluster } from "ioredis";
 import { indexKey, userKeyBase } from "../../lib/stores/keys.js";
 import { RedisStore } from "../../lib/stores/redis.js";
-import type { SessionRecord } from "../../lib/stores/store.js";
 import { EPOCH, HOUR, MINUTE, SECOND } from "../support/clock.js";
 import { clusterTopology, connectCluster, keySlot, masterOfSlot, sharedCluster } from "../support/redis-cluster.js";
+import { sessionRecord } from "../support/session-record.js";
 
 const USERS = 1000;
 /** Users of each master put through every operation. */
@@ -23,19 +23,7 @@ describe("RedisStore on a Redis Cluster: keys spread over the masters", function
   let store: RedisStore;
   const userIds = Array.from({ length: USERS }, (_, i) => `spread-user-${i}`);
   const sessionOf = (userId: string, n = 0) => `${userId.replace(/\D/g, "")}-${n}`.padEnd(22, "s");
-  const record = (userId: string, id: string): SessionRecord => ({
-    id,
-    userId,
-    createdAt: EPOCH,
-    lastUsedAt: EPOCH,
-    idleTimeout: HOUR,
-    absoluteLifetime: 30 * 24 * HOUR,
-    rememberMe: false,
-    claims: "{}",
-    data: "",
-    ip: "",
-    userAgent: "",
-  });
+  const record = (userId: string, id: string) => sessionRecord(userId, id, { absoluteLifetime: 30 * 24 * HOUR, claims: "{}" });
   const create = (userId: string, id: string) =>
     store.create({ record: record(userId, id), refreshHash: "h0", maxSessions: null, now: EPOCH });
 

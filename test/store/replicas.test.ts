@@ -8,27 +8,16 @@
  */
 import { expect } from "chai";
 import { Cluster, Redis } from "ioredis";
-import { RedisStore, type ReplicaShortfall } from "../../lib/index.js";
+import { RedisStore } from "../../lib/index.js";
 import { indexKey, sessionKey, userKeyBase } from "../../lib/stores/keys.js";
-import type { SessionRecord } from "../../lib/stores/store.js";
-import { EPOCH, HOUR } from "../support/clock.js";
+import { EPOCH } from "../support/clock.js";
 import { startRedis, type RedisNode } from "../support/redis-server.js";
+import { sessionRecord } from "../support/session-record.js";
+import { waitingStore } from "../support/waiting-store.js";
 import { ready, SAFE_CLIENT } from "../http/app.js";
 
 const PREFIX = "replicas:";
-const record = (id: string): SessionRecord => ({
-  id,
-  userId: "alice",
-  createdAt: EPOCH,
-  lastUsedAt: EPOCH,
-  idleTimeout: HOUR,
-  absoluteLifetime: null,
-  rememberMe: false,
-  claims: "",
-  data: "",
-  ip: "",
-  userAgent: "",
-});
+const record = (id: string) => sessionRecord("alice", id);
 const key = (id: string) => sessionKey(userKeyBase(PREFIX, "alice"), id);
 
 async function linkUp(replica: Redis): Promise<void> {
@@ -62,13 +51,7 @@ describe("RedisStore waitForReplicas (a master and a replica)", function () {
   });
 
   it("a login and a revocation are on the replica when the call returns", async () => {
-    const shortfalls: ReplicaShortfall[] = [];
-    const store = new RedisStore({
-      client,
-      prefix: PREFIX,
-      waitForReplicas: { replicas: 1, timeout: "1s" },
-      onReplicaShortfall: (s) => shortfalls.push(s),
-    });
+    const { store, shortfalls } = waitingStore(client, PREFIX, { replicas: 1, timeout: "1s" });
     for (let i = 0; i < 20; i++) {
       const id = `session-${i}`.padEnd(22, "x");
       await store.create({ record: record(id), refreshHash: "h0", maxSessions: null, now: EPOCH });
@@ -84,13 +67,7 @@ describe("RedisStore waitForReplicas (a master and a replica)", function () {
   });
 
   it("reports fewer replicas than asked for, and still completes the write", async () => {
-    const shortfalls: ReplicaShortfall[] = [];
-    const store = new RedisStore({
-      client,
-      prefix: PREFIX,
-      waitForReplicas: { replicas: 2, timeout: 50 },
-      onReplicaShortfall: (s) => shortfalls.push(s),
-    });
+    const { store, shortfalls } = waitingStore(client, PREFIX, { replicas: 2, timeout: 50 });
     const id = "c".repeat(22);
     await store.create({ record: record(id), refreshHash: "h0", maxSessions: null, now: EPOCH });
     expect(await client.exists(key(id))).to.equal(1);
