@@ -18,6 +18,7 @@ import { fakeClock } from "../support/clock.js";
 import {
   clusterTopology,
   connectCluster,
+  connectReplicaOf,
   keySlot,
   masterOfSlot,
   startCluster,
@@ -139,7 +140,19 @@ describe("RedisStore on a Redis Cluster: a master fails over under traffic", fun
     expect(users.filter((u) => u.revoked)).to.have.length(3);
     const answers = await round();
     expect(answers.map((a) => a.status)).to.deep.equal(users.flatMap((u) => (u.revoked ? [401, 401] : [200, 200])));
-    expect(shortfalls, "every login and logout on the replica").to.deep.equal([]);
+    // WAIT made the replica hold each login and logout, unless it fell short
+    // of its 500 ms on a loaded machine (reported, not an error): what the
+    // rest relies on is checked on the replica itself.
+    const onVictim = users.filter((u) => u.onVictim);
+    const replica = await connectReplicaOf(cluster, await keySlot(client, indexKey(userKeyBase(PREFIX, onVictim[0].userId))));
+    try {
+      await waitFor("the replica to hold every login and logout", async () => {
+        const held = await Promise.all(onVictim.map((u) => replica.exists(indexKey(userKeyBase(PREFIX, u.userId)))));
+        return held.every((exists, i) => exists === (onVictim[i].revoked ? 0 : 1));
+      });
+    } finally {
+      replica.disconnect();
+    }
   });
 
   let unavailableMs = 0;
