@@ -139,4 +139,58 @@ describe("RedisStore waitForReplicas on a Redis Cluster with replicas", function
     expect(await replica.exists(sessionKey(base(userId), id))).to.equal(1);
     await store.close();
   });
+
+  it("follows a MOVED: a write whose slot moved to another master is sent there, and its WAIT too", async () => {
+    const store = new RedisStore({ client, prefix: PREFIX, waitForReplicas: { replicas: 1, timeout: "1s" } });
+    const userId = "moving-user";
+    const slot = await keySlot(client, indexKey(base(userId)));
+    const topology = await clusterTopology(cluster.nodes);
+    const from = masterOfSlot(topology, slot);
+    const to = topology.find((n) => n.role === "master" && n.id !== from.id)!;
+    const { Redis } = await import("ioredis");
+    const admin = (port: number) => new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 1 });
+    const [source, target] = [admin(from.port), admin(to.port)];
+    try {
+      expect(Number(await source.call("CLUSTER", "COUNTKEYSINSLOT", String(slot))), "an empty slot to move").to.equal(0);
+      // An empty slot moved as redis-cli --cluster reshard would; the client's slot map is not told.
+      await target.call("CLUSTER", "SETSLOT", String(slot), "IMPORTING", from.id);
+      await source.call("CLUSTER", "SETSLOT", String(slot), "MIGRATING", to.id);
+      await target.call("CLUSTER", "SETSLOT", String(slot), "NODE", to.id);
+      await source.call("CLUSTER", "SETSLOT", String(slot), "NODE", to.id);
+      // The create script known to the new master (no NOSCRIPT round to count).
+      const other = users.find((u) => u.masterPort === to.port)!;
+      await store.create({ record: record(other.userId, "f".repeat(22)), refreshHash: "h0", maxSessions: null, now: EPOCH });
+      await Promise.all(client.nodes("master").map((node) => node.config("RESETSTAT")));
+      const id = "e".repeat(22);
+      await store.create({ record: record(userId, id), refreshHash: "h0", maxSessions: null, now: EPOCH });
+      expect(await target.exists(sessionKey(base(userId), id)), "the session on the slot's new master").to.equal(1);
+      const waits = await Promise.all(
+        client.nodes("master").map(async (node) => [node.options.port, (await commandStats(node)).get("wait") ?? 0]),
+      );
+      // The pipeline that met the MOVED carried its WAIT to the old master; the one that wrote, to the new one.
+      expect(Object.fromEntries(waits)).to.deep.equal(
+        Object.fromEntries(
+          client.nodes("master").map((n) => [n.options.port, n.options.port === to.port || n.options.port === from.port ? 1 : 0]),
+        ),
+      );
+      const replica = await connectReplicaOf(cluster, slot);
+      try {
+        expect(replica.options.port, "the new master's replica").to.not.equal(from.port);
+        await waitForReplicaTopology(replica, to.id);
+        expect(await replica.exists(sessionKey(base(userId), id)), "the session on the new master's replica").to.equal(1);
+      } finally {
+        replica.disconnect();
+      }
+    } finally {
+      source.disconnect();
+      target.disconnect();
+      await store.close();
+    }
+  });
 });
+
+/** Checks that `replica` replicates the master `masterId` (its CLUSTER NODES says so). */
+async function waitForReplicaTopology(replica: Redis, masterId: string): Promise<void> {
+  const myself = ((await replica.call("CLUSTER", "NODES")) as string).split("\n").find((line) => line.includes("myself"))!;
+  expect(myself.split(" ")[3], "the replica's master").to.equal(masterId);
+}
