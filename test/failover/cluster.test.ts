@@ -19,7 +19,7 @@ import {
   clusterTopology,
   connectCluster,
   connectReplicaOf,
-  keySlot,
+  userSlot,
   masterOfSlot,
   startCluster,
   type ClusterNodeInfo,
@@ -93,7 +93,7 @@ describe("RedisStore on a Redis Cluster: a master fails over under traffic", fun
     // Eight users on the victim, and two on other masters.
     for (let i = 0; users.length < 10; i++) {
       const userId = `failover-user-${i}`;
-      const onVictim = masterOfSlot(topology, await keySlot(client, indexKey(userKeyBase(PREFIX, userId)))).port === victim.port;
+      const onVictim = masterOfSlot(topology, await userSlot(client, PREFIX, userId)).port === victim.port;
       if (onVictim ? users.filter((u) => u.onVictim).length === 8 : users.filter((u) => !u.onVictim).length === 2) continue;
       users.push({ userId, tokens: await login(plain, userId), revoked: false, onVictim });
     }
@@ -144,7 +144,7 @@ describe("RedisStore on a Redis Cluster: a master fails over under traffic", fun
     // of its 500 ms on a loaded machine (reported, not an error): what the
     // rest relies on is checked on the replica itself.
     const onVictim = users.filter((u) => u.onVictim);
-    const replica = await connectReplicaOf(cluster, await keySlot(client, indexKey(userKeyBase(PREFIX, onVictim[0].userId))));
+    const replica = await connectReplicaOf(cluster, await userSlot(client, PREFIX, onVictim[0].userId));
     try {
       await waitFor("the replica to hold every login and logout", async () => {
         const held = await Promise.all(onVictim.map((u) => replica.exists(indexKey(userKeyBase(PREFIX, u.userId)))));
@@ -241,7 +241,7 @@ describe("RedisStore on a Redis Cluster: a master fails over under traffic", fun
 
   it("a slot no master serves (CLUSTERDOWN) answers 503 store_unavailable, and 200 again once served", async () => {
     const user = users.find((u) => !u.revoked && !u.onVictim)!;
-    const slot = await keySlot(client, indexKey(userKeyBase(PREFIX, user.userId)));
+    const slot = await userSlot(client, PREFIX, user.userId);
     const owner = masterOfSlot(await clusterTopology(cluster.nodes.filter((n) => n !== victim)), slot);
     const { Redis } = await import("ioredis");
     const admin = new Redis({ host: "127.0.0.1", port: owner.port, lazyConnect: true, maxRetriesPerRequest: 1 });

@@ -14,7 +14,7 @@ import {
   clusterTopology,
   connectCluster,
   connectReplicaOf,
-  keySlot,
+  userSlot,
   masterOfSlot,
   startCluster,
   type RedisCluster,
@@ -43,13 +43,13 @@ describe("RedisStore waitForReplicas on a Redis Cluster with replicas", function
     const seen = new Set<number>();
     for (let i = 0; seen.size < 3; i++) {
       const userId = `user-${i}`;
-      const master = masterOfSlot(topology, await keySlot(client, indexKey(base(userId))));
+      const master = masterOfSlot(topology, await userSlot(client, PREFIX, userId));
       if (seen.has(master.port)) continue;
       seen.add(master.port);
       users.push({
         userId,
         masterPort: master.port,
-        replica: await connectReplicaOf(cluster, await keySlot(client, indexKey(base(userId)))),
+        replica: await connectReplicaOf(cluster, await userSlot(client, PREFIX, userId)),
       });
     }
   });
@@ -143,7 +143,7 @@ describe("RedisStore waitForReplicas on a Redis Cluster with replicas", function
   it("follows a MOVED: a write whose slot moved to another master is sent there, and its WAIT too", async () => {
     const store = new RedisStore({ client, prefix: PREFIX, waitForReplicas: { replicas: 1, timeout: "1s" } });
     const userId = "moving-user";
-    const slot = await keySlot(client, indexKey(base(userId)));
+    const slot = await userSlot(client, PREFIX, userId);
     const topology = await clusterTopology(cluster.nodes);
     const from = masterOfSlot(topology, slot);
     const to = topology.find((n) => n.role === "master" && n.id !== from.id)!;

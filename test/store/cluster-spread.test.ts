@@ -8,7 +8,7 @@ import type { Cluster } from "ioredis";
 import { indexKey, userKeyBase } from "../../lib/stores/keys.js";
 import { RedisStore } from "../../lib/stores/redis.js";
 import { EPOCH, HOUR, MINUTE, SECOND } from "../support/clock.js";
-import { clusterTopology, connectCluster, keySlot, masterOfSlot, sharedCluster } from "../support/redis-cluster.js";
+import { clusterTopology, connectCluster, masterOfSlot, userSlot, sharedCluster } from "../support/redis-cluster.js";
 import { sessionRecord } from "../support/session-record.js";
 
 const USERS = 1000;
@@ -75,7 +75,7 @@ describe("RedisStore on a Redis Cluster: keys spread over the masters", function
     const topology = await clusterTopology((await sharedCluster()).nodes);
     const byMaster = new Map<number, string[]>();
     for (const userId of userIds) {
-      const port = masterOfSlot(topology, await keySlot(client, indexKey(userKeyBase(prefix, userId)))).port;
+      const port = masterOfSlot(topology, await userSlot(client, prefix, userId)).port;
       const users = byMaster.get(port) ?? [];
       if (users.length < SAMPLE_PER_MASTER) byMaster.set(port, [...users, userId]);
       if ([...byMaster.values()].every((u) => u.length === SAMPLE_PER_MASTER) && byMaster.size === 3) break;

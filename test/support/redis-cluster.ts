@@ -34,6 +34,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cluster, Redis, type ClusterOptions } from "ioredis";
+import { indexKey, userKeyBase } from "../../lib/stores/keys.js";
 import { RedisStartError, freePort, spawnRedisNode, type RedisNode } from "./redis-server.js";
 import { onRunEnd } from "./teardown.js";
 
@@ -432,6 +433,11 @@ export function clusterInspector(client: Cluster): Cluster {
 /** The hash slot of `key`, as the cluster computes it (`CLUSTER KEYSLOT`). */
 export async function keySlot(client: Cluster, key: string): Promise<number> {
   return Number(await client.call("CLUSTER", "KEYSLOT", key));
+}
+
+/** The hash slot of every key of `userId` in a store with `prefix`. */
+export function userSlot(client: Cluster, prefix: string, userId: string): Promise<number> {
+  return keySlot(client, indexKey(userKeyBase(prefix, userId)));
 }
 
 /**
