@@ -9,12 +9,15 @@
  * @module
  */
 import { indexKey, sessionKey, userKeyBase } from "./keys.js";
-import { checkEvictionPolicy, createClient, firstReady, warnAboutClient, type RedisClient } from "./redis/client.js";
+import { checkEvictionPolicy, clientCommandTimeout, createClient, firstReady, warnAboutClient, type RedisClient } from "./redis/client.js";
+import { canPipelineWait, runScriptThenWait, type PipeliningCluster } from "./redis/cluster-wait.js";
 import { canSubscribe, subscribeInvalidations } from "./redis/invalidations.js";
 import { pack, storedDigest, unpack, unpackChecked } from "./redis/record-codec.js";
 import {
   awaitReplicas,
+  reportShortfall,
   resolveReplicaWait,
+  warnAboutWaitTimeout,
   type ReplicaShortfall,
   type ReplicaWait,
   type WaitForReplicasOptions,
@@ -69,8 +72,10 @@ export interface RedisStoreOptions {
    * After each login and each revocation, wait (Redis `WAIT`) until this
    * many replicas hold the write, at most `timeout`: then a failover to a
    * replica cannot lose the session or bring a revoked one back. Off by
-   * default; standalone and Sentinel clients only (on a Cluster `WAIT` would
-   * reach another master).
+   * default. On a standalone or Sentinel client `WAIT` follows the write as
+   * one more round trip; on a Cluster it goes in one pipeline with the
+   * write's script to the master that takes it (with every refresh too,
+   * since a refresh may detect reuse and revoke).
    */
   waitForReplicas?: WaitForReplicasOptions;
   /** Told when fewer replicas acknowledged a write in time; by default a one-time `SESSION_GUARD_REDIS_REPLICAS_BEHIND` warning. */
@@ -119,6 +124,8 @@ export class RedisStore implements Store {
   readonly #replicaWait: ReplicaWait | undefined;
   /** Sends a plain client's script calls of one event-loop turn as one pipeline (see `redis/batch.ts`). */
   readonly #batcher: ScriptBatcher | undefined;
+  /** Whether `WAIT` goes in the write's pipeline (a Cluster) rather than after it. */
+  readonly #waitInPipeline: boolean;
   /** Whether the maxmemory-policy check is to be sent beside the next command. */
   #policyCheckDue: boolean;
   /** Sends of that check that failed without an answer from Redis (see {@link POLICY_CHECK_SENDS}). */
@@ -164,10 +171,9 @@ export class RedisStore implements Store {
       }
     }
     this.#replicaWait = resolveReplicaWait(options.waitForReplicas, options.onReplicaShortfall, this);
-    if (this.#replicaWait && (client as { isCluster?: boolean } | undefined)?.isCluster === true) {
-      throw new TypeError(
-        "RedisStore: `waitForReplicas` needs a standalone or Sentinel client; on a Cluster, WAIT would reach another master",
-      );
+    this.#waitInPipeline = this.#replicaWait !== undefined && client?.isCluster === true;
+    if (this.#waitInPipeline && !canPipelineWait(client!)) {
+      throw new TypeError("RedisStore: `waitForReplicas` on a Cluster needs an ioredis `Cluster` client (one with `pipeline()`)");
     }
     this.#prefix = prefix;
     this.#channel = `${prefix}invalidations`;
@@ -181,6 +187,7 @@ export class RedisStore implements Store {
       this.#client = createClient(url!, this.#commandTimeout);
     }
     this.#batcher = needsBatching(this.#client) ? new ScriptBatcher(this.#client as unknown as BatchingClient) : undefined;
+    if (this.#replicaWait) warnAboutWaitTimeout(this.#replicaWait, clientCommandTimeout(this.#client), this);
   }
 
   /**
@@ -204,6 +211,25 @@ export class RedisStore implements Store {
   }
 
   /**
+   * Runs a script that may write a login or a revocation; with
+   * `waitForReplicas`, waits for the replicas when `wrote(reply)` says it
+   * did (see {@link RedisStoreOptions.waitForReplicas}).
+   */
+  async #write(operation: string, script: Script, args: ScriptArgs, raw: boolean, wrote: (reply: unknown) => boolean): Promise<unknown> {
+    const wait = this.#replicaWait;
+    if (wait === undefined) return this.#run(script, args, raw);
+    if (this.#waitInPipeline) {
+      if (this.#policyCheckDue) this.#checkPolicy(this.#client);
+      const { reply, acknowledged } = await runScriptThenWait(this.#client as unknown as PipeliningCluster, script, args, raw, wait);
+      if (wrote(reply)) reportShortfall(wait, operation, acknowledged);
+      return reply;
+    }
+    const reply = await this.#run(script, args, raw);
+    if (wrote(reply)) await awaitReplicas(this.#client, wait, operation);
+    return reply;
+  }
+
+  /**
    * Sends the `maxmemory-policy` check beside the command about to be sent
    * (never waited for: no extra round trip). It is done once Redis answered
    * it, even with an error; a send that failed on the connection is retried
@@ -219,17 +245,22 @@ export class RedisStore implements Store {
   async create(input: CreateInput): Promise<string[]> {
     const r = input.record;
     const base = userKeyBase(this.#prefix, r.userId);
-    const reply = await this.#run(SCRIPTS.create, [
-      sessionKey(base, r.id),
-      indexKey(base),
-      sessionKey(base, ""),
-      input.now,
-      r.id,
-      input.maxSessions ?? "",
-      pack(r, storedDigest(input.refreshHash)),
-      this.#channel,
-    ]);
-    await this.#replicated("create");
+    const reply = await this.#write(
+      "create",
+      SCRIPTS.create,
+      [
+        sessionKey(base, r.id),
+        indexKey(base),
+        sessionKey(base, ""),
+        input.now,
+        r.id,
+        input.maxSessions ?? "",
+        pack(r, storedDigest(input.refreshHash)),
+        this.#channel,
+      ],
+      false,
+      always,
+    );
     return reply as string[];
   }
 
@@ -243,7 +274,8 @@ export class RedisStore implements Store {
 
   async rotate(input: RotateInput): Promise<RotateResult> {
     const base = userKeyBase(this.#prefix, input.userId);
-    const reply = (await this.#run(
+    const reply = (await this.#write(
+      "rotate",
       SCRIPTS.rotate,
       [
         sessionKey(base, input.sessionId),
@@ -259,10 +291,9 @@ export class RedisStore implements Store {
         this.#channel,
       ],
       true,
+      rotateRevoked,
     )) as number | [number, Buffer];
-    const result = toRotateResult(reply, input.sessionId, input.userId);
-    if (result.status === "reused") await this.#replicated("rotate");
-    return result;
+    return toRotateResult(reply, input.sessionId, input.userId);
   }
 
   async revokeByRefresh(
@@ -274,20 +305,15 @@ export class RedisStore implements Store {
     reuseWindow: number,
   ): Promise<RefreshLogoutResult> {
     const base = userKeyBase(this.#prefix, userId);
-    const reply = await this.#run(SCRIPTS.revokeByRefresh, [
-      sessionKey(base, sessionId),
-      indexKey(base),
-      now,
-      sessionId,
-      generation,
-      storedDigest(presentedHash),
-      reuseWindow,
-      this.#channel,
-    ]);
+    const reply = await this.#write(
+      "revokeByRefresh",
+      SCRIPTS.revokeByRefresh,
+      [sessionKey(base, sessionId), indexKey(base), now, sessionId, generation, storedDigest(presentedHash), reuseWindow, this.#channel],
+      false,
+      refreshLogoutRevoked,
+    );
     // Status codes of revoke-by-refresh-2.lua (see its header).
-    const outcome = reply === 1 ? "ended" : reply === 3 ? "reused" : "invalid";
-    if (outcome !== "invalid") await this.#replicated("revokeByRefresh");
-    return outcome;
+    return reply === 1 ? "ended" : reply === 3 ? "reused" : "invalid";
   }
 
   async get(userId: string, sessionId: string, now: number): Promise<SessionRecord | null> {
@@ -306,22 +332,25 @@ export class RedisStore implements Store {
 
   async revoke(userId: string, sessionId: string, now: number): Promise<boolean> {
     const base = userKeyBase(this.#prefix, userId);
-    const ended = (await this.#run(SCRIPTS.revoke, [sessionKey(base, sessionId), indexKey(base), now, sessionId, this.#channel])) === 1;
-    if (ended) await this.#replicated("revoke");
-    return ended;
+    const reply = await this.#write(
+      "revoke",
+      SCRIPTS.revoke,
+      [sessionKey(base, sessionId), indexKey(base), now, sessionId, this.#channel],
+      false,
+      revoked,
+    );
+    return reply === 1;
   }
 
   async revokeAll(userId: string, exceptId: string | undefined, now: number): Promise<string[]> {
     const base = userKeyBase(this.#prefix, userId);
-    const ended = (await this.#run(SCRIPTS.revokeAll, [
-      indexKey(base),
-      sessionKey(base, ""),
-      now,
-      exceptId ?? "",
-      this.#channel,
-    ])) as string[];
-    if (ended.length > 0) await this.#replicated("revokeAll");
-    return ended;
+    return (await this.#write(
+      "revokeAll",
+      SCRIPTS.revokeAll,
+      [indexKey(base), sessionKey(base, ""), now, exceptId ?? "", this.#channel],
+      false,
+      revokedAny,
+    )) as string[];
   }
 
   /**
@@ -346,11 +375,6 @@ export class RedisStore implements Store {
     };
   }
 
-  /** With `waitForReplicas`: waits for the replicas to acknowledge the write just made. */
-  #replicated(operation: string): Promise<void> {
-    return this.#replicaWait === undefined ? Promise.resolve() : awaitReplicas(this.#client, this.#replicaWait, operation);
-  }
-
   /** Quits the client the store made from `url`; a client given to it is left open. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -371,6 +395,18 @@ export class RedisStore implements Store {
     client.disconnect();
   }
 }
+
+// Which replies of the writing scripts wrote what `waitForReplicas` waits
+// for (status codes as in each script's header).
+const always = (): boolean => true;
+/** rotate-2.lua: 3, reuse detected (the session revoked). */
+const rotateRevoked = (reply: unknown): boolean => Array.isArray(reply) && reply[0] === 3;
+/** revoke-by-refresh-2.lua: 1 ended, 3 reuse detected. */
+const refreshLogoutRevoked = (reply: unknown): boolean => reply === 1 || reply === 3;
+/** revoke-2.lua: 1, the session ended. */
+const revoked = (reply: unknown): boolean => reply === 1;
+/** revoke-all-2.lua: the ids ended. */
+const revokedAny = (reply: unknown): boolean => (reply as string[]).length > 0;
 
 /** Maps rotate-2.lua's status codes (see its header) to a {@link RotateResult}. */
 function toRotateResult(reply: number | [number, Buffer], id: string, userId: string): RotateResult {

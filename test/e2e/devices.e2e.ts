@@ -14,7 +14,7 @@ import { expect } from "chai";
 import { devices, type Browser, type BrowserContext, type Cookie, type Page, type Request, type Response } from "playwright-core";
 import { startRedis, type RedisNode } from "../support/redis-server.js";
 import { collectConsole, launchChromium, type ConsoleErrors } from "./support/browser.js";
-import { startExample, type ExampleApp } from "./support/example.js";
+import { startExample, type ExampleApp } from "../support/example.js";
 import { FORM_ENCODINGS, startOtherSite, type OtherSite } from "./support/other-site.js";
 
 const SCREENSHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));

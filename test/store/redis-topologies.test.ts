@@ -9,10 +9,11 @@ import { expect } from "chai";
 import { Redis, type Cluster } from "ioredis";
 import { indexKey, sessionKey, userKeyBase } from "../../lib/stores/keys.js";
 import { RedisStore } from "../../lib/stores/redis.js";
-import type { SessionRecord } from "../../lib/stores/store.js";
 import { EPOCH, HOUR, MINUTE, SECOND } from "../support/clock.js";
 import { clusterInspector, connectCluster, flushCluster, sharedCluster } from "../support/redis-cluster.js";
 import { commandCount, flushRedis, recordCommands, sharedRedis } from "../support/redis-server.js";
+import type { SessionRecord } from "../../lib/stores/store.js";
+import { sessionRecord } from "../support/session-record.js";
 
 /** Commands that write; a check that is not due for a touch runs none of them. */
 const WRITE_COMMANDS = [
@@ -89,19 +90,8 @@ for (const topology of TOPOLOGIES) {
     let now: number;
     const sKey = (userId: string, id: string) => sessionKey(userKeyBase(prefix, userId), id);
     const iKey = (userId: string) => indexKey(userKeyBase(prefix, userId));
-    const newRecord = (userId: string, id: string): SessionRecord => ({
-      id,
-      userId,
-      createdAt: now,
-      lastUsedAt: now,
-      idleTimeout: HOUR,
-      absoluteLifetime: 30 * 24 * HOUR,
-      rememberMe: false,
-      claims: "{}",
-      data: "",
-      ip: "",
-      userAgent: "",
-    });
+    const newRecord = (userId: string, id: string) =>
+      sessionRecord(userId, id, { createdAt: now, lastUsedAt: now, absoluteLifetime: 30 * 24 * HOUR, claims: "{}" });
     const create = async (userId: string, id: string) => {
       const record = newRecord(userId, id);
       await opened.store.create({ record: { ...record }, refreshHash: "h0", maxSessions: null, now });

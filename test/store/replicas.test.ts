@@ -3,31 +3,21 @@
  * `redis-server` processes started here, stopped by pid): logins and
  * revocations are on the replica as soon as the store's call returns; a
  * shortfall is reported, not thrown; the option is validated; a Cluster
- * client that reads from replicas is warned about.
+ * client that reads from replicas is warned about. On a Cluster:
+ * `cluster-replicas.test.ts`.
  */
 import { expect } from "chai";
 import { Cluster, Redis } from "ioredis";
-import { RedisStore, type ReplicaShortfall } from "../../lib/index.js";
+import { RedisStore } from "../../lib/index.js";
 import { indexKey, sessionKey, userKeyBase } from "../../lib/stores/keys.js";
-import type { SessionRecord } from "../../lib/stores/store.js";
-import { EPOCH, HOUR } from "../support/clock.js";
+import { EPOCH } from "../support/clock.js";
 import { startRedis, type RedisNode } from "../support/redis-server.js";
+import { sessionRecord } from "../support/session-record.js";
+import { waitingStore } from "../support/waiting-store.js";
 import { ready, SAFE_CLIENT } from "../http/app.js";
 
 const PREFIX = "replicas:";
-const record = (id: string): SessionRecord => ({
-  id,
-  userId: "alice",
-  createdAt: EPOCH,
-  lastUsedAt: EPOCH,
-  idleTimeout: HOUR,
-  absoluteLifetime: null,
-  rememberMe: false,
-  claims: "",
-  data: "",
-  ip: "",
-  userAgent: "",
-});
+const record = (id: string) => sessionRecord("alice", id);
 const key = (id: string) => sessionKey(userKeyBase(PREFIX, "alice"), id);
 
 async function linkUp(replica: Redis): Promise<void> {
@@ -61,13 +51,7 @@ describe("RedisStore waitForReplicas (a master and a replica)", function () {
   });
 
   it("a login and a revocation are on the replica when the call returns", async () => {
-    const shortfalls: ReplicaShortfall[] = [];
-    const store = new RedisStore({
-      client,
-      prefix: PREFIX,
-      waitForReplicas: { replicas: 1, timeout: "2s" },
-      onReplicaShortfall: (s) => shortfalls.push(s),
-    });
+    const { store, shortfalls } = waitingStore(client, PREFIX, { replicas: 1, timeout: "1s" });
     for (let i = 0; i < 20; i++) {
       const id = `session-${i}`.padEnd(22, "x");
       await store.create({ record: record(id), refreshHash: "h0", maxSessions: null, now: EPOCH });
@@ -83,13 +67,7 @@ describe("RedisStore waitForReplicas (a master and a replica)", function () {
   });
 
   it("reports fewer replicas than asked for, and still completes the write", async () => {
-    const shortfalls: ReplicaShortfall[] = [];
-    const store = new RedisStore({
-      client,
-      prefix: PREFIX,
-      waitForReplicas: { replicas: 2, timeout: 50 },
-      onReplicaShortfall: (s) => shortfalls.push(s),
-    });
+    const { store, shortfalls } = waitingStore(client, PREFIX, { replicas: 2, timeout: 50 });
     const id = "c".repeat(22);
     await store.create({ record: record(id), refreshHash: "h0", maxSessions: null, now: EPOCH });
     expect(await client.exists(key(id))).to.equal(1);
@@ -115,14 +93,38 @@ describe("RedisStore waitForReplicas (a master and a replica)", function () {
     }
   });
 
+  it("warns when WAIT can outlast the client's commandTimeout", async () => {
+    const codes: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => codes.push(String(w.code));
+    process.on("warning", onWarning);
+    try {
+      new RedisStore({ client, prefix: PREFIX, waitForReplicas: { replicas: 1, timeout: "1s" } });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(codes, "timeout below the 2 s commandTimeout").to.not.include("SESSION_GUARD_REDIS_WAIT_TIMEOUT");
+      new RedisStore({ client, prefix: PREFIX, waitForReplicas: { replicas: 1, timeout: "2s" } });
+      new RedisStore({ url: master.url, commandTimeout: 100, waitForReplicas: { replicas: 1, timeout: "100ms" } }).close();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(codes.filter((c) => c === "SESSION_GUARD_REDIS_WAIT_TIMEOUT")).to.have.length(2);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   it("validates the option at construction, naming it", () => {
     const make = (extra: Record<string, unknown>) => () => new RedisStore({ client, ...extra } as never);
     expect(make({ waitForReplicas: { replicas: 0, timeout: "1s" } })).to.throw(TypeError, /waitForReplicas\.replicas/);
     expect(make({ waitForReplicas: { replicas: 1, timeout: "soon" } })).to.throw(TypeError, /waitForReplicas\.timeout/);
     expect(make({ waitForReplicas: { replicas: 1, timeout: "1s", quorum: 2 } })).to.throw(TypeError, /waitForReplicas\.quorum/);
     expect(make({ onReplicaShortfall: () => {} })).to.throw(TypeError, /onReplicaShortfall.*waitForReplicas/);
+    // A Cluster client is taken (WAIT goes in the write's pipeline); a
+    // Cluster-like client without pipeline() cannot be.
     const cluster = new Cluster([{ host: "127.0.0.1", port: 1 }], { lazyConnect: true });
-    expect(() => new RedisStore({ client: cluster, waitForReplicas: { replicas: 1, timeout: "1s" } })).to.throw(TypeError, /Cluster/);
+    expect(() => new RedisStore({ client: cluster, waitForReplicas: { replicas: 1, timeout: "1s" } })).to.not.throw();
+    const noPipeline = Object.assign(Object.create(client) as Redis, { isCluster: true, pipeline: undefined });
+    expect(() => new RedisStore({ client: noPipeline, waitForReplicas: { replicas: 1, timeout: "1s" } })).to.throw(
+      TypeError,
+      /waitForReplicas.*Cluster.*pipeline/,
+    );
   });
 
   it("warns about a Cluster client that reads from replicas", async () => {

@@ -1,13 +1,19 @@
 /**
- * A real Redis Cluster for the tests: three masters, no replicas,
- * each a `redis-server` started with {@link spawnRedisNode} on a free
- * loopback port whose cluster bus port (+10000) is free too, in its own
- * temporary directory, joined with `redis-cli --cluster create`. Ready once
- * every node reports `cluster_state:ok` with all slots covered (polled with
- * short retries against a deadline, never a fixed sleep); stopped by pid at
- * the end of the run (`teardown.ts`).
+ * A real Redis Cluster for the tests: three masters, without replicas or
+ * with `replicasPerMaster` each, every node a `redis-server` started with
+ * {@link spawnRedisNode} on a free loopback port whose cluster bus port
+ * (+10000) is free too, in its own temporary directory, joined with
+ * `redis-cli --cluster create`. Ready once every node reports
+ * `cluster_state:ok` with all slots covered and every node known, and every
+ * replica is linked to its master and done syncing (polled with short
+ * retries against a deadline, never a fixed sleep); stopped by pid.
  *
- * - {@link sharedCluster} is one cluster for the whole run, started on first use.
+ * - {@link startCluster} starts a private cluster (a test that kills a
+ *   master wants its own, with replicas): the caller stops it.
+ * - {@link sharedCluster} is one three-master cluster for the whole run,
+ *   started on first use and stopped at the end of the run (`teardown.ts`).
+ * - {@link clusterTopology} reads `CLUSTER NODES` from a live node: who is
+ *   master of which slots, and whose replica each replica is.
  * - {@link connectCluster} opens an ioredis `Cluster` client, waits for its
  *   "ready" event (with the offline queue off, no command may go out before)
  *   and opens its connection to every master.
@@ -28,11 +34,15 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cluster, Redis, type ClusterOptions } from "ioredis";
+import { indexKey, userKeyBase } from "../../lib/stores/keys.js";
 import { RedisStartError, freePort, spawnRedisNode, type RedisNode } from "./redis-server.js";
 import { onRunEnd } from "./teardown.js";
 
 /** Masters in the test cluster. */
 const MASTERS = 3;
+/** `cluster-node-timeout` without replicas; with replicas the default is lower, so a failover is quick. */
+const NODE_TIMEOUT_MS = 2000;
+const NODE_TIMEOUT_WITH_REPLICAS_MS = 1000;
 /** Offset of a node's cluster bus port from its client port (fixed by Redis). */
 const BUS_PORT_OFFSET = 10_000;
 /** How long `redis-cli --cluster create` may take. */
@@ -46,11 +56,19 @@ const START_ATTEMPTS = 5;
 /** Slots of a Redis Cluster. */
 const SLOTS = 16_384;
 
+/** Options of {@link startCluster}. */
+export interface ClusterStartOptions {
+  /** Replicas of each master. Default 0. */
+  replicasPerMaster?: number;
+  /** `cluster-node-timeout` in milliseconds: how soon a dead master is failed over. Default 2000, 1000 with replicas. */
+  nodeTimeoutMs?: number;
+}
+
 /** A running, formed Redis Cluster. */
 export interface RedisCluster {
-  /** The nodes, all masters. */
+  /** Every node, in the order given to `redis-cli --cluster create` (the masters first, as formed; roles change on a failover). */
   nodes: RedisNode[];
-  /** Seed addresses for an ioredis `Cluster` client. */
+  /** Seed addresses for an ioredis `Cluster` client (every node). */
   startupNodes: Array<{ host: "127.0.0.1"; port: number }>;
   /** Milliseconds from the first spawn to every node reporting `cluster_state:ok`. */
   startMs: number;
@@ -99,7 +117,7 @@ async function clusterPort(taken: Set<number>): Promise<number> {
 }
 
 /** Starts one cluster-enabled node, retrying on fresh ports if either of its ports was taken meanwhile. */
-async function startClusterNode(taken: Set<number>): Promise<RedisNode> {
+async function startClusterNode(taken: Set<number>, nodeTimeoutMs: number): Promise<RedisNode> {
   let lastError: unknown;
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
     const port = await clusterPort(taken);
@@ -108,7 +126,14 @@ async function startClusterNode(taken: Set<number>): Promise<RedisNode> {
       return await spawnRedisNode({
         port,
         dir,
-        args: ["--cluster-enabled", "yes", "--cluster-config-file", join(dir, "nodes.conf"), "--cluster-node-timeout", "2000"],
+        args: [
+          "--cluster-enabled",
+          "yes",
+          "--cluster-config-file",
+          join(dir, "nodes.conf"),
+          "--cluster-node-timeout",
+          String(nodeTimeoutMs),
+        ],
       });
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
@@ -120,9 +145,16 @@ async function startClusterNode(taken: Set<number>): Promise<RedisNode> {
   throw lastError;
 }
 
-/** Runs `redis-cli --cluster create` over the nodes, all masters. */
-function createCluster(nodes: RedisNode[]): Promise<void> {
-  const args = ["--cluster", "create", ...nodes.map((n) => `${n.host}:${n.port}`), "--cluster-replicas", "0", "--cluster-yes"];
+/** Runs `redis-cli --cluster create` over the nodes: the first {@link MASTERS} become masters, the others their replicas. */
+function createCluster(nodes: RedisNode[], replicasPerMaster: number): Promise<void> {
+  const args = [
+    "--cluster",
+    "create",
+    ...nodes.map((n) => `${n.host}:${n.port}`),
+    "--cluster-replicas",
+    String(replicasPerMaster),
+    "--cluster-yes",
+  ];
   return new Promise((resolve, reject) => {
     execFile(redisCliBinary(), args, { timeout: CREATE_TIMEOUT_MS, encoding: "utf8" }, (err, stdout, stderr) => {
       const output = `${stdout}${stderr}`.trim();
@@ -144,31 +176,45 @@ function parseInfo(text: string): Map<string, string> {
   return fields;
 }
 
-/** Polls CLUSTER INFO on every node until each reports the cluster ok, all slots served, every node known. */
-async function waitUntilClusterOk(nodes: RedisNode[]): Promise<void> {
+/**
+ * Whether one node is ready, from its `CLUSTER INFO`, `CLUSTER NODES` and
+ * `INFO replication`: the cluster ok with all slots served, every node
+ * known, every replica known as one, and (on a replica) linked to its
+ * master and done syncing.
+ */
+function nodeReady(info: string, nodesText: string, replication: string, nodes: number, replicas: number): boolean {
+  const fields = parseInfo(info);
+  const known = parseClusterNodes(nodesText);
+  const replicaLinked =
+    !/^role:slave/m.test(replication) || (/^master_link_status:up/m.test(replication) && /^master_sync_in_progress:0/m.test(replication));
+  return (
+    fields.get("cluster_state") === "ok" &&
+    fields.get("cluster_slots_ok") === String(SLOTS) &&
+    fields.get("cluster_known_nodes") === String(nodes) &&
+    known.filter((n) => n.role === "replica").length === replicas &&
+    replicaLinked
+  );
+}
+
+/** Polls every node until each is ready (see {@link nodeReady}), against a deadline. */
+async function waitUntilClusterOk(nodes: RedisNode[], replicas: number): Promise<void> {
   const clients = nodes.map(
     (n) => new Redis({ host: n.host, port: n.port, lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true }),
   );
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let last: string[] = [];
+  const ask = (c: Redis, ...args: string[]) =>
+    (c.call(args[0], ...args.slice(1)) as Promise<string>).catch((err: Error) => `error:${err.message}`);
   try {
     for (;;) {
-      const infos = await Promise.all(
-        clients.map((c) => (c.call("CLUSTER", "INFO") as Promise<string>).catch((err: Error) => `error:${err.message}`)),
+      const answers = await Promise.all(
+        clients.map((c) => Promise.all([ask(c, "CLUSTER", "INFO"), ask(c, "CLUSTER", "NODES"), ask(c, "INFO", "replication")])),
       );
-      last = infos;
-      const ok = infos.every((text) => {
-        const info = parseInfo(text);
-        return (
-          info.get("cluster_state") === "ok" &&
-          info.get("cluster_slots_ok") === String(SLOTS) &&
-          info.get("cluster_known_nodes") === String(nodes.length)
-        );
-      });
-      if (ok) return;
+      last = answers.map((a) => a.join("\n"));
+      if (answers.every(([info, known, replication]) => nodeReady(info, known, replication, nodes.length, replicas))) return;
       if (Date.now() >= deadline) {
         throw new Error(
-          `the Redis Cluster was not ok on every node within ${READY_TIMEOUT_MS} ms:\n` +
+          `the Redis Cluster was not ready on every node within ${READY_TIMEOUT_MS} ms:\n` +
             nodes.map((n, i) => `-- 127.0.0.1:${n.port}\n${last[i].trim()}\n${n.output()}`).join("\n"),
         );
       }
@@ -179,19 +225,26 @@ async function waitUntilClusterOk(nodes: RedisNode[]): Promise<void> {
   }
 }
 
-/** Starts and forms a private cluster of {@link MASTERS} masters. */
-export async function startCluster(): Promise<RedisCluster> {
+/**
+ * Starts and forms a private cluster of {@link MASTERS} masters, each with
+ * `replicasPerMaster` replicas. The caller stops it (`stop()`, by pid).
+ */
+export async function startCluster(options: ClusterStartOptions = {}): Promise<RedisCluster> {
+  const replicasPerMaster = options.replicasPerMaster ?? 0;
+  if (!Number.isInteger(replicasPerMaster) || replicasPerMaster < 0) throw new TypeError("replicasPerMaster must be a whole number");
+  const nodeTimeoutMs = options.nodeTimeoutMs ?? (replicasPerMaster > 0 ? NODE_TIMEOUT_WITH_REPLICAS_MS : NODE_TIMEOUT_MS);
   const started = Date.now();
   const taken = new Set<number>();
-  const settled = await Promise.allSettled(Array.from({ length: MASTERS }, () => startClusterNode(taken)));
+  const count = MASTERS * (1 + replicasPerMaster);
+  const settled = await Promise.allSettled(Array.from({ length: count }, () => startClusterNode(taken, nodeTimeoutMs)));
   const nodes = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= Promise.all(nodes.map((n) => n.stop())).then(() => undefined));
   try {
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
     if (failed) throw failed.reason;
-    await createCluster(nodes);
-    await waitUntilClusterOk(nodes);
+    await createCluster(nodes, replicasPerMaster);
+    await waitUntilClusterOk(nodes, MASTERS * replicasPerMaster);
   } catch (err) {
     await stop();
     throw err;
@@ -202,6 +255,71 @@ export async function startCluster(): Promise<RedisCluster> {
     startMs: Date.now() - started,
     stop,
   };
+}
+
+/** One line of `CLUSTER NODES`. */
+export interface ClusterNodeInfo {
+  id: string;
+  port: number;
+  role: "master" | "replica";
+  /** The master's id, for a replica. */
+  masterId: string | undefined;
+  /** Flagged `fail` or `fail?` by the node asked. */
+  failing: boolean;
+  /** The slots it serves (a master), as `[first, last]` ranges. */
+  slots: Array<[number, number]>;
+}
+
+/** Parses `CLUSTER NODES` (slots being imported or migrated, `[…]`, are left out). */
+export function parseClusterNodes(text: string): ClusterNodeInfo[] {
+  return text
+    .split(/\r?\n/)
+    .filter((line) => line.trim() !== "")
+    .flatMap((line) => {
+      const [id, address, flags, master, , , , , ...slots] = line.trim().split(" ");
+      const port = Number(/:(\d+)@/.exec(address ?? "")?.[1]);
+      if (!id || !flags || !Number.isFinite(port)) return [];
+      const flagSet = new Set(flags.split(","));
+      return [
+        {
+          id,
+          port,
+          role: flagSet.has("slave") ? "replica" : "master",
+          masterId: master === "-" ? undefined : master,
+          failing: flagSet.has("fail") || flagSet.has("fail?"),
+          slots: slots
+            .filter((range) => !range.startsWith("["))
+            .map((range) => {
+              const [first, last = first] = range.split("-").map(Number);
+              return [first, last] as [number, number];
+            }),
+        },
+      ];
+    });
+}
+
+/** `CLUSTER NODES` as seen by the first live node of `nodes` (the ones not stopped). */
+export async function clusterTopology(nodes: RedisNode[]): Promise<ClusterNodeInfo[]> {
+  let lastError: unknown;
+  for (const node of nodes) {
+    const client = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on("error", () => {});
+    try {
+      return parseClusterNodes((await client.call("CLUSTER", "NODES")) as string);
+    } catch (err) {
+      lastError = err;
+    } finally {
+      client.disconnect();
+    }
+  }
+  throw new Error(`no node answered CLUSTER NODES: ${String(lastError)}`);
+}
+
+/** The master serving `slot` in `topology`. */
+export function masterOfSlot(topology: ClusterNodeInfo[], slot: number): ClusterNodeInfo {
+  const master = topology.find((n) => n.role === "master" && !n.failing && n.slots.some(([a, b]) => slot >= a && slot <= b));
+  if (!master) throw new Error(`no live master serves slot ${slot}`);
+  return master;
 }
 
 let shared: Promise<RedisCluster> | undefined;
@@ -310,4 +428,29 @@ export function clusterInspector(client: Cluster): Cluster {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+}
+
+/** The hash slot of `key`, as the cluster computes it (`CLUSTER KEYSLOT`). */
+export async function keySlot(client: Cluster, key: string): Promise<number> {
+  return Number(await client.call("CLUSTER", "KEYSLOT", key));
+}
+
+/** The hash slot of every key of `userId` in a store with `prefix`. */
+export function userSlot(client: Cluster, prefix: string, userId: string): Promise<number> {
+  return keySlot(client, indexKey(userKeyBase(prefix, userId)));
+}
+
+/**
+ * A connection to the (first live) replica of the master serving `slot`,
+ * in `READONLY` mode, so it answers reads of that slot from what the
+ * replica itself holds instead of redirecting them to the master.
+ */
+export async function connectReplicaOf(cluster: RedisCluster, slot: number): Promise<Redis> {
+  const topology = await clusterTopology(cluster.nodes);
+  const master = masterOfSlot(topology, slot);
+  const replica = topology.find((n) => n.role === "replica" && n.masterId === master.id && !n.failing);
+  if (!replica) throw new Error(`the master of slot ${slot} (port ${master.port}) has no live replica`);
+  const client = new Redis({ host: "127.0.0.1", port: replica.port, readOnly: true, lazyConnect: true, maxRetriesPerRequest: 1 });
+  await client.connect();
+  return client;
 }

@@ -14,10 +14,10 @@
  * @module
  */
 import type { RedisClient } from "./client.js";
-import { isNoScript, sendScript, type Script, type ScriptArgs, type ScriptClient, type ScriptCommands } from "./scripts.js";
+import { isNoScript, sendScript, type Script, type ScriptArgs, type ScriptClient, type ScriptSender } from "./scripts.js";
 
 /** The part of an ioredis `Pipeline` the batcher uses: the script commands, queued, and `exec`. */
-interface ScriptPipeline extends ScriptCommands<unknown> {
+interface ScriptPipeline extends ScriptSender<unknown> {
   /** One `[error, reply]` pair per queued command, in order. */
   exec(): Promise<[Error | null, unknown][] | null>;
 }

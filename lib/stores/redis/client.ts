@@ -114,8 +114,6 @@ export function warnAboutClient(client: RedisClient): void {
   const options = (client.options ?? {}) as {
     enableOfflineQueue?: boolean;
     enableAutoPipelining?: boolean;
-    commandTimeout?: number;
-    redisOptions?: { commandTimeout?: number };
   };
   if (options.enableOfflineQueue !== false) {
     warnOnce(
@@ -146,8 +144,7 @@ export function warnAboutClient(client: RedisClient): void {
       client,
     );
   }
-  const timeout = cluster ? options.redisOptions?.commandTimeout : options.commandTimeout;
-  if (typeof timeout !== "number" || timeout <= 0) {
+  if (clientCommandTimeout(client) === undefined) {
     warnOnce(
       "SESSION_GUARD_REDIS_NO_COMMAND_TIMEOUT",
       "The Redis client given to RedisStore sets no commandTimeout: a paused or slow Redis can leave a request waiting. " +
@@ -157,6 +154,13 @@ export function warnAboutClient(client: RedisClient): void {
       client,
     );
   }
+}
+
+/** The `commandTimeout` of an ioredis client (on a Cluster, of its nodes' connections), when it sets one. */
+export function clientCommandTimeout(client: RedisClient): number | undefined {
+  const options = (client.options ?? {}) as { commandTimeout?: unknown; redisOptions?: { commandTimeout?: unknown } };
+  const timeout = client.isCluster === true ? options.redisOptions?.commandTimeout : options.commandTimeout;
+  return typeof timeout === "number" && timeout > 0 ? timeout : undefined;
 }
 
 /**

@@ -3,7 +3,10 @@
  * Redis (`WAIT`) to confirm that replicas hold the write, so a failover to
  * a replica cannot bring a revoked session back or lose a new one. Off by
  * default; a shortfall is reported, never an error (the write is done on
- * the master either way).
+ * the master either way). `WAIT` counts the writes of the connection it is
+ * sent on, so it must follow the write on that connection: on a standalone
+ * or Sentinel client it is the next command ({@link awaitReplicas}); on a
+ * Cluster it travels in the write's own pipeline (`cluster-wait.ts`).
  *
  * @module
  */
@@ -92,8 +95,29 @@ export function resolveReplicaWait(
   };
 }
 
+/**
+ * Warns (once per `scope`) when `WAIT` can outlast the client's command
+ * timeout: while a master has fewer replicas than asked for, `WAIT` takes
+ * its whole `timeout`, so the client would give up on it and every login
+ * and logout would fail although written.
+ */
+export function warnAboutWaitTimeout(wait: ReplicaWait, commandTimeout: number | undefined, scope: object): void {
+  if (commandTimeout === undefined || wait.timeout < commandTimeout) return;
+  warnOnce(
+    "SESSION_GUARD_REDIS_WAIT_TIMEOUT",
+    `waitForReplicas.timeout (${wait.timeout} ms) is not below the Redis client's commandTimeout (${commandTimeout} ms): while a ` +
+      "replica is missing, WAIT runs its whole timeout and the client gives up on it first, so logins and logouts fail although " +
+      "written. Make waitForReplicas.timeout well below commandTimeout (and the guard's storeTimeout).",
+    scope,
+  );
+}
+
 /** Sends `WAIT` after a write on the same connection and reports a shortfall; resolves when Redis answered. */
 export async function awaitReplicas(client: RedisClient, wait: ReplicaWait, operation: string): Promise<void> {
-  const acknowledged = Number(await client.call("WAIT", wait.replicas, wait.timeout));
+  reportShortfall(wait, operation, Number(await client.call("WAIT", wait.replicas, wait.timeout)));
+}
+
+/** Tells `onShortfall` when fewer replicas than wanted acknowledged `operation`'s write. */
+export function reportShortfall(wait: ReplicaWait, operation: string, acknowledged: number): void {
   if (acknowledged < wait.replicas) wait.onShortfall({ operation, wanted: wait.replicas, acknowledged });
 }

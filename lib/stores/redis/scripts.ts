@@ -37,40 +37,42 @@ export const SCRIPTS = Object.freeze({
 export type ScriptArgs = (string | number)[];
 
 /**
- * The script commands of either ioredis client; the `…Buffer` variants
- * (untyped in ioredis) answer bulk strings as Buffers. ioredis flattens
- * array arguments, so a script's keys and arguments are passed as the array
- * they were built in, never spread into a copy.
+ * The script commands of either ioredis client, or of one of its pipelines
+ * (`R` is what a call returns: a promise, or the pipeline); the `…Buffer`
+ * variants (untyped in ioredis) answer bulk strings as Buffers. ioredis
+ * flattens array arguments, so a script's keys and arguments are passed as
+ * the array they were built in, never spread into a copy.
  */
-export interface ScriptClient {
-  evalsha(sha: string, numberOfKeys: number, args: ScriptArgs): Promise<unknown>;
-  eval(source: string, numberOfKeys: number, args: ScriptArgs): Promise<unknown>;
-  evalshaBuffer(sha: string, numberOfKeys: number, args: ScriptArgs): Promise<unknown>;
-  evalBuffer(source: string, numberOfKeys: number, args: ScriptArgs): Promise<unknown>;
+export interface ScriptSender<R> {
+  evalsha(sha: string, numberOfKeys: number, args: ScriptArgs): R;
+  eval(source: string, numberOfKeys: number, args: ScriptArgs): R;
+  evalshaBuffer(sha: string, numberOfKeys: number, args: ScriptArgs): R;
+  evalBuffer(source: string, numberOfKeys: number, args: ScriptArgs): R;
 }
 
+/** The script commands of either ioredis client. */
+export type ScriptClient = ScriptSender<Promise<unknown>>;
+
 /**
- * Runs one script. With `raw`, bulk strings in the reply arrive as Buffers
- * (records are parsed by byte offsets); otherwise as strings.
+ * Sends one script call: by its SHA-1 (`EVALSHA`), or with `bySource` by
+ * its source (`EVAL`). With `raw`, bulk strings in the reply arrive as
+ * Buffers (records are parsed by byte offsets); otherwise as strings.
  */
+export function sendScript<R>(target: ScriptSender<R>, script: Script, args: ScriptArgs, raw: boolean, bySource: boolean): R {
+  if (bySource)
+    return raw ? target.evalBuffer(script.source, script.numberOfKeys, args) : target.eval(script.source, script.numberOfKeys, args);
+  return raw ? target.evalshaBuffer(script.sha, script.numberOfKeys, args) : target.evalsha(script.sha, script.numberOfKeys, args);
+}
+
+/** Whether Redis answered that it does not hold the script (after a restart or `SCRIPT FLUSH`). */
+export function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith("NOSCRIPT");
+}
+
+/** Runs one script: `EVALSHA`, then `EVAL` once when Redis answers `NOSCRIPT`. */
 export function runScript(client: ScriptClient, script: Script, args: ScriptArgs, raw: boolean): Promise<unknown> {
   return sendScript(client, script, args, raw, false).catch((err: unknown) => {
     if (isNoScript(err)) return sendScript(client, script, args, raw, true);
     throw err;
   });
-}
-
-/** The script commands of a client or of a pipeline, whatever each returns. */
-export type ScriptCommands<T> = Record<keyof ScriptClient, (script: string, numberOfKeys: number, args: ScriptArgs) => T>;
-
-/** Sends (or, on a pipeline, queues) one script call: `EVALSHA`, or with `whole` the source with `EVAL`; their `…Buffer` forms with `raw`. */
-export function sendScript<T>(target: ScriptCommands<T>, script: Script, args: ScriptArgs, raw: boolean, whole: boolean): T {
-  if (whole)
-    return raw ? target.evalBuffer(script.source, script.numberOfKeys, args) : target.eval(script.source, script.numberOfKeys, args);
-  return raw ? target.evalshaBuffer(script.sha, script.numberOfKeys, args) : target.evalsha(script.sha, script.numberOfKeys, args);
-}
-
-/** Whether Redis answered that it does not hold the script (after a restart or `SCRIPT FLUSH`): then it is sent whole with `EVAL`. */
-export function isNoScript(err: unknown): boolean {
-  return err instanceof Error && err.message.startsWith("NOSCRIPT");
 }

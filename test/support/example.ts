@@ -1,14 +1,14 @@
 /**
- * The example app (`examples/basic/server.ts`) as a child process: on a
- * free port it picks itself (PORT=0, read back from its first line), with
- * the environment a test gives it, stopped by its pid.
+ * An example server (`examples/basic/server.ts` unless told another) as a
+ * child process: on a free port it picks itself (PORT=0, read back from its
+ * first line), with the environment a test gives it, stopped by its pid.
  *
  * @module
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const root = fileURLToPath(new URL("../../../", import.meta.url));
+const root = fileURLToPath(new URL("../../", import.meta.url));
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
 
@@ -23,10 +23,10 @@ export interface ExampleApp {
   stop(): Promise<void>;
 }
 
-export async function startExample(env: Record<string, string>): Promise<ExampleApp> {
+export async function startExample(env: Record<string, string>, script = "examples/basic/server.ts"): Promise<ExampleApp> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: "0", ...env };
   if (env.REDIS_URL === undefined) delete childEnv.REDIS_URL;
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "examples/basic/server.ts"], {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", script], {
     cwd: root,
     env: childEnv,
     stdio: ["ignore", "pipe", "pipe"],
