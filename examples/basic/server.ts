@@ -9,7 +9,7 @@
  * Environment: PORT (3000; 0 picks a free port, printed at start),
  * REDIS_URL, SESSION_SECRET (random per start otherwise), ACCESS_TOKEN_TTL
  * ("15m"), JWT_CLOCK_TOLERANCE (seconds, 30), COOKIE_SECURE ("true" behind
- * HTTPS).
+ * HTTPS), METRICS ("true" serves Prometheus metrics at GET /metrics).
  *
  * The same routes from a terminal (cookie transport: a cookie jar, and the
  * CSRF header on every POST):
@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import cookieParser from "cookie-parser";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import { createSessionRouter, MemoryStore, RedisStore, sessionGuard } from "../../lib/index.js";
+import { sessionGuardMetrics } from "../../lib/metrics/index.js";
 
 /** Demo users; the login form shows the first one's credentials. */
 const users = new Map([
@@ -70,6 +71,19 @@ const route =
 const app = express();
 app.set("trust proxy", "loopback");
 app.disable("x-powered-by");
+
+// Prometheus metrics of the guard. A real app serves them where only the
+// scraper reaches (another port, or behind the proxy's access rules).
+const metrics = process.env.METRICS === "true" ? sessionGuardMetrics(guard) : undefined;
+if (metrics) {
+  const { registry } = metrics;
+  app.get(
+    "/metrics",
+    route(async (_req, res) => {
+      res.set("Cache-Control", "no-store").type(registry.contentType).send(await registry.metrics());
+    }),
+  );
+}
 app.use(cookieParser());
 app.use(
   "/auth",
@@ -122,6 +136,7 @@ const server = app.listen(port, "127.0.0.1", () => {
   console.log(`session-guard example on http://localhost:${actual} (${process.env.REDIS_URL ? "RedisStore" : "MemoryStore"})`);
 });
 const stop = () => {
+  metrics?.close();
   server.close(() => void guard.close());
   server.closeIdleConnections();
 };
