@@ -80,7 +80,10 @@ if (metrics) {
   app.get(
     "/metrics",
     route(async (_req, res) => {
-      res.set("Cache-Control", "no-store").type(registry.contentType).send(await registry.metrics());
+      res
+        .set("Cache-Control", "no-store")
+        .type(registry.contentType)
+        .send(await registry.metrics());
     }),
   );
 }

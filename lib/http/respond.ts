@@ -84,7 +84,10 @@ export function failSafely(
  * Express knows it as one) that answers a `SessionError` thrown in an app
  * route as the guard would, and passes anything else on.
  */
-export function errorHandler(config: ResolvedConfig, guard: Guard): (err: unknown, req: Request, res: Response, next: NextFunction) => void {
+export function errorHandler(
+  config: ResolvedConfig,
+  guard: Guard,
+): (err: unknown, req: Request, res: Response, next: NextFunction) => void {
   return function sessionErrorHandler(err: unknown, req: Request, res: Response, next: NextFunction): void {
     if (!isSessionError(err)) {
       next(err);

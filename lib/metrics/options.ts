@@ -45,7 +45,8 @@ export function resolveMetricsOptions(options: unknown): ResolvedMetricsOptions 
     if (!KNOWN.has(key)) throw new TypeError(`session-guard/metrics: unknown option \`${key}\` (one of ${[...KNOWN].join(", ")})`);
   }
   const { registry, prefix = "session_guard_", buckets = DEFAULT_BUCKETS } = options as SessionGuardMetricsOptions;
-  if (registry !== undefined && !isRegistry(registry)) throw new TypeError("session-guard/metrics: `registry` must be a prom-client Registry");
+  if (registry !== undefined && !isRegistry(registry))
+    throw new TypeError("session-guard/metrics: `registry` must be a prom-client Registry");
   if (typeof prefix !== "string" || !METRIC_NAME_PREFIX.test(prefix)) {
     throw new TypeError("session-guard/metrics: `prefix` must be a string of letters, digits, `_` and `:`, not starting with a digit");
   }

@@ -82,8 +82,9 @@ export class SessionEngine implements HandleActions {
       ttl: config.accessTokenTtl,
     };
     this.#verified = new VerifiedTokenCache(config.clockTolerance);
-    this.#callStore = storeCaller(config.storeTimeout, (error, operation, about) =>
-      this.emit("store_error", { error, operation, sessionId: about?.sid, userId: about?.sub }),
+    this.#callStore = storeCaller(
+      config.storeTimeout,
+      (error, operation, about) => this.emit("store_error", { error, operation, sessionId: about?.sid, userId: about?.sub }),
       this,
     );
     this.#refresh = {

@@ -127,7 +127,9 @@ describe("session-guard/metrics", function () {
       });
       expect(samplesOf(samples, `${P}store_errors_total`)).to.deep.equal(
         Object.fromEntries(
-          [...TRACED_OPERATIONS].sort().map((operation) => [`${P}store_errors_total{operation="${operation}"}`, operation === "check" ? 1 : 0]),
+          [...TRACED_OPERATIONS]
+            .sort()
+            .map((operation) => [`${P}store_errors_total{operation="${operation}"}`, operation === "check" ? 1 : 0]),
         ),
       );
       // Every store call once: five logins, a refresh and the reuse, three checks that

@@ -13,9 +13,7 @@ export function parseExposition(text: string): Map<string, number> {
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match) throw new Error(`not a sample line: ${line}`);
     const [, name, labels = "", value] = match;
-    const sorted = [...labels.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)]
-      .map(([, key, val]) => `${key}="${val}"`)
-      .sort();
+    const sorted = [...labels.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map(([, key, val]) => `${key}="${val}"`).sort();
     samples.set(sorted.length === 0 ? name! : `${name}{${sorted.join(",")}}`, Number(value));
   }
   return samples;

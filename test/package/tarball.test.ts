@@ -245,7 +245,8 @@ describe("the packed package", function () {
       } else {
         it("says to install prom-client when session-guard/metrics is used without it, by import and by require", function () {
           const out = execFileSync(process.execPath, ["-e", METRICS_WITHOUT_PROM_CLIENT], { cwd: dir, encoding: "utf8", timeout: 30_000 });
-          const message = "TypeError: session-guard/metrics needs the prom-client package, which is not installed. Run `npm install prom-client`.";
+          const message =
+            "TypeError: session-guard/metrics needs the prom-client package, which is not installed. Run `npm install prom-client`.";
           expect(JSON.parse(out.trim().split("\n").pop()!)).to.deep.equal({ require: message, import: message });
         });
       }

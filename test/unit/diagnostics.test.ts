@@ -5,7 +5,14 @@
 import { subscribe as subscribeChannel, tracingChannel, unsubscribe as unsubscribeChannel } from "node:diagnostics_channel";
 import { expect } from "chai";
 import request from "supertest";
-import { MemoryStore, REJECTED_CHANNEL, SessionError, TRACED_OPERATIONS, type RejectedRequest, type StoreCallContext } from "../../lib/index.js";
+import {
+  MemoryStore,
+  REJECTED_CHANNEL,
+  SessionError,
+  TRACED_OPERATIONS,
+  type RejectedRequest,
+  type StoreCallContext,
+} from "../../lib/index.js";
 import { buildApp, expectError, login, me, MOUNT, refresh } from "../http/app.js";
 
 type Seen = Array<{ phase: string; operation: string; userId?: string; sessionId?: string; result?: unknown; error?: string }>;
