@@ -63,18 +63,11 @@ export function fail(
  * throws, say), the error goes to Express instead of becoming an unhandled
  * rejection and a hanging request.
  */
-export function failSafely(
-  config: ResolvedConfig,
-  err: unknown,
-  req: Request,
-  res: Response,
-  next: NextFunction,
-  guard: Guard,
-  source: RejectionSource,
-): void {
+export function failSafely(...args: Parameters<typeof fail>): void {
   try {
-    fail(config, err, req, res, next, guard, source);
+    fail(...args);
   } catch (thrown) {
+    const next = args[4];
     next(thrown);
   }
 }

@@ -66,33 +66,16 @@ export function registerSeries(
     cache: cache === undefined ? undefined : cacheNames(named),
   };
 
+  const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
+    new prom.Counter<L>({ name, help, labelNames, registers });
   const series: GuardSeries = {
-    logins: new prom.Counter({ name: plan.logins, help: "Sessions started (logins)", labelNames: ["remember_me"], registers }),
-    refreshes: new prom.Counter({ name: plan.refreshes, help: "Refresh tokens rotated", registers }),
-    logouts: new prom.Counter({ name: plan.logouts, help: "Sessions ended by their user", registers }),
-    revocations: new prom.Counter({
-      name: plan.revocations,
-      help: "Sessions revoked, by reason (a reuse detection is counted apart)",
-      labelNames: ["reason"],
-      registers,
-    }),
-    reuseDetections: new prom.Counter({
-      name: plan.reuseDetections,
-      help: "Spent refresh tokens presented again; each revoked its session",
-      registers,
-    }),
-    rejected: new prom.Counter({
-      name: plan.rejected,
-      help: "Requests refused by the guard or the routes, by error code and by who refused",
-      labelNames: ["code", "source"],
-      registers,
-    }),
-    storeErrors: new prom.Counter({
-      name: plan.storeErrors,
-      help: "Store calls that failed or timed out, by operation",
-      labelNames: ["operation"],
-      registers,
-    }),
+    logins: counter(plan.logins, "Sessions started (logins)", ["remember_me"]),
+    refreshes: counter(plan.refreshes, "Refresh tokens rotated"),
+    logouts: counter(plan.logouts, "Sessions ended by their user"),
+    revocations: counter(plan.revocations, "Sessions revoked, by reason (a reuse detection is counted apart)", ["reason"]),
+    reuseDetections: counter(plan.reuseDetections, "Spent refresh tokens presented again; each revoked its session"),
+    rejected: counter(plan.rejected, "Requests refused by the guard or the routes, by error code and by who refused", ["code", "source"]),
+    storeErrors: counter(plan.storeErrors, "Store calls that failed or timed out, by operation", ["operation"]),
     storeLatency: new prom.Histogram({
       name: plan.storeLatency,
       help: "Duration of store calls in seconds, by operation and outcome (ok, error)",
