@@ -38,7 +38,8 @@ function appWithMetrics(options: Parameters<typeof buildApp>[0] = {}): { t: Test
 async function scrape(t: TestApp): Promise<Map<string, number>> {
   const res = await request(t.app).get("/metrics");
   expect(res.status).to.equal(200);
-  expect(res.headers["content-type"]).to.match(/^text\/plain; version=0\.0\.4/);
+  // Express 4 orders the parameters (charset first); Prometheus reads either.
+  expect(res.headers["content-type"]).to.match(/^text\/plain;.*\bversion=0\.0\.4\b/);
   return parseExposition(res.text);
 }
 
