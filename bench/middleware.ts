@@ -6,12 +6,14 @@
  * The guard is also measured with a subscriber on its `session-guard:check`
  * tracing channel, for what tracing costs when an APM listens (and, by the
  * plain measurement, that it costs nothing measurable when none does).
+ * And a refused request (no token) without and with a subscriber on the
+ * rejection channel, the one channel on the refusal path.
  */
 import { createSecretKey } from "node:crypto";
-import { tracingChannel } from "node:diagnostics_channel";
+import { subscribe, tracingChannel, unsubscribe } from "node:diagnostics_channel";
 import type { RequestHandler } from "express";
 import { expressjwt } from "express-jwt";
-import { MemoryStore, sessionGuard } from "../lib/index.js";
+import { MemoryStore, REJECTED_CHANNEL, sessionGuard } from "../lib/index.js";
 
 const CALLS = Number(process.env.BENCH_MIDDLEWARE_CALLS ?? 50_000);
 const ROUNDS = 5;
@@ -38,6 +40,26 @@ function perCall(middleware: RequestHandler, authorization: string, calls: numbe
   });
 }
 
+/** µs per refused call: a request without a token, answered synchronously with a 401. */
+function perRefusal(middleware: RequestHandler, calls: number): number {
+  let answered = 0;
+  const res = {
+    headersSent: false,
+    setHeader() {},
+    status: () => res,
+    json: () => void answered++,
+  };
+  const next = () => {
+    throw new Error("the middleware passed a request without a token");
+  };
+  const req = { method: "GET", url: "/hello", headers: {} };
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < calls; i++) middleware(req as never, res as never, next);
+  const us = Number(process.hrtime.bigint() - start) / calls / 1000;
+  if (answered !== calls) throw new Error(`${answered} of ${calls} refusals answered`);
+  return us;
+}
+
 async function main() {
   const secret = process.env.BENCH_SECRET!;
   const guard = sessionGuard({ store: new MemoryStore({ sweepInterval: 0 }), secret });
@@ -60,7 +82,16 @@ async function main() {
     error: () => {},
   };
   const check = tracingChannel("session-guard:check");
+  const refusedUs: number[] = [];
+  const refusedListenedUs: number[] = [];
+  let refusals = 0;
+  const onRefusal = () => void refusals++;
+  perRefusal(guard, 5000);
   for (let r = 0; r < ROUNDS; r++) {
+    refusedUs.push(perRefusal(guard, CALLS));
+    subscribe(REJECTED_CHANNEL, onRefusal);
+    refusedListenedUs.push(perRefusal(guard, CALLS));
+    unsubscribe(REJECTED_CHANNEL, onRefusal);
     guardUs.push(await perCall(guard, authorization, CALLS));
     check.subscribe(subscriber);
     tracedUs.push(await perCall(guard, authorization, CALLS));
@@ -68,11 +99,20 @@ async function main() {
     expressJwtUs.push(await perCall(ej, authorization, CALLS));
   }
   if (traced === 0n) throw new Error("the tracing subscriber saw no check");
+  if (refusals !== ROUNDS * CALLS) throw new Error(`the rejection subscriber saw ${refusals} refusals`);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   await guard.close();
   process.send!({
     type: "result",
-    result: { calls: CALLS, rounds: ROUNDS, guardUs: median(guardUs), guardTracedUs: median(tracedUs), expressJwtUs: median(expressJwtUs) },
+    result: {
+      calls: CALLS,
+      rounds: ROUNDS,
+      guardUs: median(guardUs),
+      guardTracedUs: median(tracedUs),
+      expressJwtUs: median(expressJwtUs),
+      refusedUs: median(refusedUs),
+      refusedListenedUs: median(refusedListenedUs),
+    },
   });
 }
 

@@ -32,6 +32,6 @@ export type { SessionInfoJson, TokenSet } from "./http/json.js";
 export type { SessionGuardOptions, JwtOptions, DeadlineOptions, CookieOptions, CacheOptions, SessionEvents } from "./options.js";
 export type { SessionCacheStats } from "./sessions/cache.js";
 export type { Duration } from "./duration.js";
-export { TRACED_OPERATIONS, type StoreCallContext } from "./diagnostics.js";
+export { TRACED_OPERATIONS, REJECTED_CHANNEL, type StoreCallContext, type RejectedRequest, type RejectionSource } from "./diagnostics.js";
 export type { JwtAlgorithm, KeyInput, VerifyKey } from "./tokens/keys.js";
 export type { AccessClaims } from "./tokens/access.js";

@@ -2,7 +2,7 @@
 // "type": "module", so a marker makes Node read dist/cjs as CommonJS. And
 // TypeScript copies `import.meta.url` into CommonJS output unchanged (a
 // syntax error there), so the one place that needs its own location
-// (createRequire in stores/redis/client.ts) gets `__filename` instead.
+// (createRequire in optional-peer.ts) gets `__filename` instead.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,6 +25,6 @@ for (const entry of readdirSync(root, { recursive: true })) {
   rewritten++;
 }
 if (rewritten !== 1) {
-  console.error(`mark-cjs: expected one module to rewrite (stores/redis/client.js), found ${rewritten}`);
+  console.error(`mark-cjs: expected one module to rewrite (optional-peer.js), found ${rewritten}`);
   process.exit(1);
 }

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const ENTRY_POINTS = ["index.d.ts", "testing/index.d.ts"];
+const ENTRY_POINTS = ["index.d.ts", "testing/index.d.ts", "metrics/index.d.ts"];
 const dist = fileURLToPath(new URL("../dist/", import.meta.url));
 // `from "./x.js"` (imports and re-exports), `import("./x.js")` (inline
 // import types) and `import "./x.js"` (the global augmentation of Express).

@@ -9,7 +9,7 @@
  * Environment: PORT (3000; 0 picks a free port, printed at start),
  * SESSION_SECRET (random per start otherwise), ACCESS_TOKEN_TTL
  * ("15m"), JWT_CLOCK_TOLERANCE (seconds, 30), COOKIE_SECURE ("true" behind
- * HTTPS).
+ * HTTPS), METRICS ("true" serves Prometheus metrics at GET /metrics).
  *
  * The same routes from a terminal (cookie transport: a cookie jar, and the
  * CSRF header on every POST):
@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import cookieParser from "cookie-parser";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import { createSessionRouter, sessionGuard, type Store } from "../../lib/index.js";
+import { sessionGuardMetrics } from "../../lib/metrics/index.js";
 
 /** Demo users; the login form shows the first one's credentials. */
 const users = new Map([
@@ -81,6 +82,22 @@ export function serveExample({ store, name, close }: ExampleStore): void {
   const app = express();
   app.set("trust proxy", "loopback");
   app.disable("x-powered-by");
+
+  // Prometheus metrics of the guard. A real app serves them where only the
+  // scraper reaches (another port, or behind the proxy's access rules).
+  const metrics = process.env.METRICS === "true" ? sessionGuardMetrics(guard) : undefined;
+  if (metrics) {
+    const { registry } = metrics;
+    app.get(
+      "/metrics",
+      route(async (_req, res) => {
+        res
+          .set("Cache-Control", "no-store")
+          .type(registry.contentType)
+          .send(await registry.metrics());
+      }),
+    );
+  }
   app.use(cookieParser());
   app.use(
     "/auth",
@@ -133,6 +150,7 @@ export function serveExample({ store, name, close }: ExampleStore): void {
     console.log(`session-guard example on http://localhost:${actual} (${name})`);
   });
   const stop = () => {
+    metrics?.close();
     server.close(() => void guard.close().then(close));
     server.closeIdleConnections();
   };

@@ -7,6 +7,7 @@
  */
 import type { EventEmitter } from "node:events";
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
+import type { RejectionSource } from "../diagnostics.js";
 import { SessionError } from "../errors.js";
 import type { ResolvedConfig, SessionEvents } from "../options.js";
 import type { SessionCacheStats } from "../sessions/cache.js";
@@ -106,7 +107,7 @@ export function createGuard(config: ResolvedConfig, manager: SessionEngine, even
     return manager.verifyToken(found.token);
   }
 
-  function attach(req: Request, res: Response, next: NextFunction, claims: AccessClaims): void {
+  function attach(req: Request, res: Response, next: NextFunction, claims: AccessClaims, source: RejectionSource): void {
     const cached = manager.cached(claims);
     if (cached !== undefined) {
       (req as unknown as Record<string, unknown>)[property] = cached;
@@ -124,26 +125,28 @@ export function createGuard(config: ResolvedConfig, manager: SessionEngine, even
           next();
           return;
         }
-        failSafely(config, err, req, res, next);
+        failSafely(config, err, req, res, next, guard, source);
       },
     );
   }
 
+  // Both middlewares name `guard`, defined below, only when a request comes.
   function makeMiddleware(optional: boolean): RequestHandler {
+    const source: RejectionSource = optional ? "guard.optional" : "guard";
     return function sessionGuardMiddleware(req: Request, res: Response, next: NextFunction): void {
       let claims: AccessClaims | undefined;
       try {
         claims = verifyRequest(req);
       } catch (err) {
-        fail(config, err, req, res, next);
+        fail(config, err, req, res, next, guard, source);
         return;
       }
       if (claims === undefined) {
         if (optional) next();
-        else fail(config, new SessionError("token_missing"), req, res, next);
+        else fail(config, new SessionError("token_missing"), req, res, next, guard, source);
         return;
       }
-      attach(req, res, next, claims);
+      attach(req, res, next, claims, source);
     };
   }
 
@@ -151,7 +154,7 @@ export function createGuard(config: ResolvedConfig, manager: SessionEngine, even
   Object.defineProperties(guard, {
     optional: { value: makeMiddleware(true), enumerable: true },
     sessions: { value: new SessionManager(manager), enumerable: true },
-    errorHandler: { value: errorHandler(config), enumerable: true },
+    errorHandler: { value: errorHandler(config, guard), enumerable: true },
     cache: { value: manager.cache?.stats, enumerable: true },
     on: {
       value: (event: string, listener: (payload: unknown) => void) => {
@@ -176,6 +179,7 @@ export function createGuard(config: ResolvedConfig, manager: SessionEngine, even
       enumerable: true,
     },
   });
+  manager.guard = guard;
   const inner: GuardInternals = { config, manager, verifyRequest };
   Object.defineProperty(guard, INTERNALS, { value: inner });
   return guard;

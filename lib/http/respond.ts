@@ -3,13 +3,16 @@
  * the code's status, the `WWW-Authenticate` header of RFC 6750 on 401s
  * (`error="invalid_token"` only when an access token was presented and
  * rejected), `Retry-After` on 503s, and never a token. An app's `onError`
- * takes over the whole answer.
+ * takes over the whole answer. Every refusal is published on the rejection
+ * channel first, whoever answers it.
  *
  * @module
  */
 import type { NextFunction, Request, Response } from "express";
+import { publishRejection, type RejectionSource } from "../diagnostics.js";
 import { isSessionError, type SessionError } from "../errors.js";
 import type { ResolvedConfig } from "../options.js";
+import type { Guard } from "./guard.js";
 
 const REALM = 'Bearer realm="session-guard"';
 /** Codes that mean "the access token you sent was rejected". */
@@ -34,10 +37,25 @@ export function sendError(config: ResolvedConfig, err: SessionError, req: Reques
   res.status(err.status).json({ error: err.code, message: err.message });
 }
 
-/** Routes a failure: a `SessionError` is answered, anything else goes to Express's error handling. */
-export function fail(config: ResolvedConfig, err: unknown, req: Request, res: Response, next: NextFunction): void {
-  if (isSessionError(err)) sendError(config, err, req, res, next);
-  else next(err);
+/**
+ * Routes a failure: a `SessionError` is published as a refusal by `source`
+ * of `guard` and answered, anything else goes to Express's error handling.
+ */
+export function fail(
+  config: ResolvedConfig,
+  err: unknown,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+  guard: Guard,
+  source: RejectionSource,
+): void {
+  if (!isSessionError(err)) {
+    next(err);
+    return;
+  }
+  publishRejection(err, guard, source);
+  sendError(config, err, req, res, next);
 }
 
 /**
@@ -45,10 +63,11 @@ export function fail(config: ResolvedConfig, err: unknown, req: Request, res: Re
  * throws, say), the error goes to Express instead of becoming an unhandled
  * rejection and a hanging request.
  */
-export function failSafely(config: ResolvedConfig, err: unknown, req: Request, res: Response, next: NextFunction): void {
+export function failSafely(...args: Parameters<typeof fail>): void {
   try {
-    fail(config, err, req, res, next);
+    fail(...args);
   } catch (thrown) {
+    const next = args[4];
     next(thrown);
   }
 }
@@ -58,12 +77,15 @@ export function failSafely(config: ResolvedConfig, err: unknown, req: Request, r
  * Express knows it as one) that answers a `SessionError` thrown in an app
  * route as the guard would, and passes anything else on.
  */
-export function errorHandler(config: ResolvedConfig): (err: unknown, req: Request, res: Response, next: NextFunction) => void {
+export function errorHandler(
+  config: ResolvedConfig,
+  guard: Guard,
+): (err: unknown, req: Request, res: Response, next: NextFunction) => void {
   return function sessionErrorHandler(err: unknown, req: Request, res: Response, next: NextFunction): void {
     if (!isSessionError(err)) {
       next(err);
       return;
     }
-    failSafely(config, err, req, res, next);
+    failSafely(config, err, req, res, next, guard, "errorHandler");
   };
 }

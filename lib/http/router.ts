@@ -109,20 +109,23 @@ export function createSessionRouter(guard: Guard, options: SessionRouterOptions)
   const handlers = routeHandlers(inner, options.authenticate, paths);
 
   const router = express.Router();
-  const wrap = (handler: Handler) => (req: Request, res: Response, next: NextFunction) => {
-    handler(req, res).catch((err: unknown) => failSafely(config, err, req, res, next));
+  const wrap = (name: RouteName) => {
+    const handler = handlers[name];
+    return (req: Request, res: Response, next: NextFunction) => {
+      handler(req, res).catch((err: unknown) => failSafely(config, err, req, res, next, guard, name));
+    };
   };
-  if (paths.login) router.post(paths.login, wrap(handlers.login));
-  if (paths.refresh) router.post(paths.refresh, wrap(handlers.refresh));
-  if (paths.logout) router.post(paths.logout, wrap(handlers.logout));
-  if (paths.logoutAll) router.post(paths.logoutAll, wrap(handlers.logoutAll));
-  if (paths.sessions) router.get(paths.sessions, wrap(handlers.sessions));
-  if (paths.revokeSession) router.delete(paths.revokeSession, wrap(handlers.revokeSession));
+  if (paths.login) router.post(paths.login, wrap("login"));
+  if (paths.refresh) router.post(paths.refresh, wrap("refresh"));
+  if (paths.logout) router.post(paths.logout, wrap("logout"));
+  if (paths.logoutAll) router.post(paths.logoutAll, wrap("logoutAll"));
+  if (paths.sessions) router.get(paths.sessions, wrap("sessions"));
+  if (paths.revokeSession) router.delete(paths.revokeSession, wrap("revokeSession"));
   // A path parameter that is not valid percent-encoding (`/sessions/%`) makes
   // Express throw a URIError before any route runs: answer it as JSON too.
   router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (err instanceof URIError)
-      failSafely(config, new SessionError("invalid_request", "The path is not valid percent-encoding."), req, res, next);
+      failSafely(config, new SessionError("invalid_request", "The path is not valid percent-encoding."), req, res, next, guard, "router");
     else next(err);
   });
   return router;

@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto";
 import type { EventEmitter } from "node:events";
 import { SessionError } from "../errors.js";
+import type { Guard } from "../http/guard.js";
 import type { ResolvedConfig, SessionEvents } from "../options.js";
 import type { InvalidationFeed, SessionRecord } from "../stores/store.js";
 import { verifyAccessToken, type AccessClaims, type AccessTokenConfig } from "../tokens/access.js";
@@ -67,6 +68,8 @@ export class SessionEngine implements HandleActions {
   /** The local session cache and its subscription to the store's revocations, with the `cache` option. */
   readonly cache: SessionCache | undefined;
   readonly #feed: InvalidationFeed | undefined;
+  /** The guard built around this engine, named in the tracing context of every store call. */
+  guard: Guard | undefined;
 
   constructor(config: ResolvedConfig, events: EventEmitter) {
     this.#config = config;
@@ -79,8 +82,10 @@ export class SessionEngine implements HandleActions {
       ttl: config.accessTokenTtl,
     };
     this.#verified = new VerifiedTokenCache(config.clockTolerance);
-    this.#callStore = storeCaller(config.storeTimeout, (error, operation, about) =>
-      this.emit("store_error", { error, operation, sessionId: about?.sid, userId: about?.sub }),
+    this.#callStore = storeCaller(
+      config.storeTimeout,
+      (error, operation, about) => this.emit("store_error", { error, operation, sessionId: about?.sid, userId: about?.sub }),
+      this,
     );
     this.#refresh = {
       config,

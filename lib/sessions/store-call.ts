@@ -8,11 +8,17 @@
  */
 import { listenedChannel } from "../diagnostics.js";
 import { SessionError } from "../errors.js";
+import type { Guard } from "../http/guard.js";
 
 /** Who a store call was about, for the `store_error` event. */
 export interface StoreCallSubject {
   sub?: string;
   sid?: string;
+}
+
+/** Whose calls these are: the guard, known once it is built (after its engine). */
+export interface StoreCallOwner {
+  readonly guard: Guard | undefined;
 }
 
 /** Runs one store operation under the timeout. */
@@ -25,11 +31,12 @@ export type StoreCaller = <T>(operation: string, call: () => Promise<T>, about?:
 export function storeCaller(
   timeout: number,
   onFailure: (error: Error, operation: string, about: StoreCallSubject | undefined) => void,
+  owner: StoreCallOwner,
 ): StoreCaller {
   return function callStore<T>(operation: string, call: () => Promise<T>, about?: StoreCallSubject): Promise<T> {
     const channel = listenedChannel(operation);
     if (channel === undefined) return bounded(operation, call, about);
-    const context = { operation, userId: about?.sub, sessionId: about?.sid };
+    const context = { operation, userId: about?.sub, sessionId: about?.sid, guard: owner.guard };
     return channel.tracePromise(() => bounded(operation, call, about), context) as Promise<T>;
   };
 

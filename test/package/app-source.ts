@@ -98,3 +98,55 @@ main().catch((err) => {
 });
 `;
 }
+
+const METRICS_IMPORTS: Record<AppFlavour, string> = {
+  esm: `import { MemoryStore, REJECTED_CHANNEL, sessionGuard } from "session-guard";
+import { sessionGuardMetrics } from "session-guard/metrics";
+import { Registry } from "prom-client";`,
+  cjs: `const { MemoryStore, REJECTED_CHANNEL, sessionGuard } = require("session-guard");
+const { sessionGuardMetrics } = require("session-guard/metrics");
+const { Registry } = require("prom-client");`,
+  typescript: `import { MemoryStore, REJECTED_CHANNEL, sessionGuard } from "session-guard";
+import { sessionGuardMetrics, type SessionGuardMetrics, type SessionGuardMetricsOptions } from "session-guard/metrics";
+import { Registry } from "prom-client";`,
+};
+
+/**
+ * The metrics app of projects with prom-client: the guard's series on the
+ * app's own prom-client Registry after one login. Prints one JSON line.
+ */
+export function metricsSource(flavour: AppFlavour): string {
+  const ts = flavour === "typescript";
+  return `${METRICS_IMPORTS[flavour]}
+
+async function main()${ts ? ": Promise<void>" : ""} {
+  const guard = sessionGuard({ store: new MemoryStore(), secret: "consumer-secret-0123456789-abcdefghijklmnopqrstuvwxyz" });
+  const options${ts ? ": SessionGuardMetricsOptions" : ""} = { registry: new Registry(), prefix: "app_" };
+  const metrics${ts ? ": SessionGuardMetrics" : ""} = sessionGuardMetrics(guard, options);
+  await guard.sessions.create("user-1");
+  const text = await metrics.registry.metrics();
+  const logins = text.split("\\n").find((line) => line.startsWith('app_logins_total{remember_me="false"}'));
+  metrics.close();
+  await guard.close();
+  console.log(JSON.stringify({ logins, sameRegistry: metrics.registry === options.registry, channel: REJECTED_CHANNEL }));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
+`;
+}
+
+/** Loads session-guard/metrics by import and by require where prom-client is missing; prints what each call threw. */
+export const METRICS_WITHOUT_PROM_CLIENT = `
+const { createRequire } = require("node:module");
+const { MemoryStore, sessionGuard } = require("session-guard");
+const guard = sessionGuard({ store: new MemoryStore(), secret: "consumer-secret-0123456789-abcdefghijklmnopqrstuvwxyz" });
+const attempt = (load) => { try { load().sessionGuardMetrics(guard); return "constructed"; } catch (err) { return String(err); } };
+import("session-guard/metrics").then(async (esm) => {
+  const report = { require: attempt(() => require("session-guard/metrics")), import: attempt(() => esm) };
+  await guard.close();
+  console.log(JSON.stringify(report));
+});
+`;

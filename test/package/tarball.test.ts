@@ -4,7 +4,9 @@
 // (TypeScript: strict, `skipLibCheck: false`, no @types/jsonwebtoken) and
 // run: a login through the router, a guarded request with the token, one
 // without it. Projects without ioredis also check that a RedisStore from a
-// URL refuses to construct, saying what to install.
+// URL refuses to construct, saying what to install. Projects with
+// prom-client also compile and run session-guard/metrics; those without it
+// get a clear error from it, and the root import works all the same.
 //
 // Run with `npm run test:package` (its own mocha config: it needs minutes
 // and the npm cache, not only the repository).
@@ -15,7 +17,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { sharedRedis, type RedisNode } from "../support/redis-server.js";
-import { appSource, type AppFlavour } from "./app-source.js";
+import { appSource, METRICS_WITHOUT_PROM_CLIENT, metricsSource, type AppFlavour } from "./app-source.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
@@ -29,17 +31,19 @@ interface ProjectKind {
   typescript?: Record<string, unknown>;
   express: 4 | 5;
   ioredis: boolean;
+  promClient: boolean;
 }
 
 const KINDS: ProjectKind[] = [
-  { name: "ESM JavaScript, Express 5, ioredis", type: "module", express: 5, ioredis: true },
-  { name: "CommonJS JavaScript, Express 4, no ioredis", type: "commonjs", express: 4, ioredis: false },
+  { name: "ESM JavaScript, Express 5, ioredis, prom-client", type: "module", express: 5, ioredis: true, promClient: true },
+  { name: "CommonJS JavaScript, Express 4, no ioredis", type: "commonjs", express: 4, ioredis: false, promClient: false },
   {
-    name: "TypeScript nodenext (ESM), Express 5, ioredis",
+    name: "TypeScript nodenext (ESM), Express 5, ioredis, prom-client",
     type: "module",
     typescript: { module: "nodenext", moduleResolution: "nodenext" },
     express: 5,
     ioredis: true,
+    promClient: true,
   },
   {
     name: "TypeScript nodenext (CommonJS), Express 4, no ioredis",
@@ -47,20 +51,23 @@ const KINDS: ProjectKind[] = [
     typescript: { module: "nodenext", moduleResolution: "nodenext" },
     express: 4,
     ioredis: false,
+    promClient: false,
   },
   {
-    name: "TypeScript bundler, Express 5, no ioredis",
+    name: "TypeScript bundler, Express 5, no ioredis, prom-client",
     type: "module",
     typescript: { module: "esnext", moduleResolution: "bundler" },
     express: 5,
     ioredis: false,
+    promClient: true,
   },
   {
-    name: "TypeScript commonjs (node10 resolution), Express 4, ioredis",
+    name: "TypeScript commonjs (node10 resolution), Express 4, ioredis, prom-client",
     type: "commonjs",
     typescript: { module: "commonjs", moduleResolution: "node10", esModuleInterop: true },
     express: 4,
     ioredis: true,
+    promClient: true,
   },
 ];
 
@@ -115,6 +122,10 @@ describe("the packed package", function () {
         "dist/esm/testing/index.d.ts",
         "dist/cjs/testing/index.js",
         "dist/cjs/testing/index.d.ts",
+        "dist/esm/metrics/index.js",
+        "dist/esm/metrics/index.d.ts",
+        "dist/cjs/metrics/index.js",
+        "dist/cjs/metrics/index.d.ts",
       ]) {
         expect(paths.has(needed), needed).to.equal(true);
       }
@@ -143,8 +154,10 @@ describe("the packed package", function () {
         writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true, type: kind.type }, null, 2));
         const flavour: AppFlavour = kind.typescript ? "typescript" : kind.type === "module" ? "esm" : "cjs";
         writeFileSync(join(dir, "src", kind.typescript ? "app.ts" : "app.js"), appSource(flavour));
+        if (kind.promClient) writeFileSync(join(dir, "src", kind.typescript ? "metrics.ts" : "metrics.js"), metricsSource(flavour));
         const deps = [tarball, `express@^${kind.express}`];
         if (kind.ioredis) deps.push("ioredis@^5");
+        if (kind.promClient) deps.push("prom-client@^15");
         if (kind.typescript) deps.push(`@types/express@^${kind.express}`, "@types/node@^20");
         // The tarball comes from the file; the rest from the npm cache when it has them.
         run(npm, ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", ...deps], dir);
@@ -213,6 +226,30 @@ describe("the packed package", function () {
           expect(report.fromEnv).to.match(/^TypeError: RedisStore: `url` needs the ioredis package/);
         }
       });
+
+      it(kind.promClient ? "has prom-client installed" : "has no prom-client installed", function () {
+        const found = spawnSync(process.execPath, ["-e", "require.resolve('prom-client')"], { cwd: dir }).status === 0;
+        expect(found).to.equal(kind.promClient);
+      });
+
+      if (kind.promClient) {
+        it("counts a login with session-guard/metrics on the app's own prom-client registry", function () {
+          const entry = kind.typescript ? join(dir, "out", "metrics.js") : join(dir, "src", "metrics.js");
+          const out = execFileSync(process.execPath, [entry], { cwd: dir, encoding: "utf8", timeout: 30_000 });
+          expect(JSON.parse(out.trim().split("\n").pop()!)).to.deep.equal({
+            logins: 'app_logins_total{remember_me="false"} 1',
+            sameRegistry: true,
+            channel: "session-guard:rejected",
+          });
+        });
+      } else {
+        it("says to install prom-client when session-guard/metrics is used without it, by import and by require", function () {
+          const out = execFileSync(process.execPath, ["-e", METRICS_WITHOUT_PROM_CLIENT], { cwd: dir, encoding: "utf8", timeout: 30_000 });
+          const message =
+            "TypeError: session-guard/metrics needs the prom-client package, which is not installed. Run `npm install prom-client`.";
+          expect(JSON.parse(out.trim().split("\n").pop()!)).to.deep.equal({ require: message, import: message });
+        });
+      }
     });
   }
 });

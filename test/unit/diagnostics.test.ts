@@ -1,10 +1,19 @@
 // Store calls are published on diagnostics_channel tracing channels, with
-// who they are about and their result or error; nothing is published to a
+// who they are about, the guard that made them and their result or error;
+// every refused request on the rejection channel; nothing is published to a
 // channel without subscribers.
-import { tracingChannel } from "node:diagnostics_channel";
+import { subscribe as subscribeChannel, tracingChannel, unsubscribe as unsubscribeChannel } from "node:diagnostics_channel";
 import { expect } from "chai";
-import { MemoryStore, TRACED_OPERATIONS, type StoreCallContext } from "../../lib/index.js";
-import { buildApp, login, me, refresh } from "../http/app.js";
+import request from "supertest";
+import {
+  MemoryStore,
+  REJECTED_CHANNEL,
+  SessionError,
+  TRACED_OPERATIONS,
+  type RejectedRequest,
+  type StoreCallContext,
+} from "../../lib/index.js";
+import { buildApp, expectError, login, me, MOUNT, refresh } from "../http/app.js";
 
 type Seen = Array<{ phase: string; operation: string; userId?: string; sessionId?: string; result?: unknown; error?: string }>;
 
@@ -69,6 +78,82 @@ describe("diagnostics_channel tracing", () => {
         ["error", "store_unavailable"],
         ["asyncEnd", undefined],
       ]);
+    } finally {
+      off();
+      await t.guard.close();
+    }
+  });
+});
+
+describe("diagnostics_channel tracing: whose call", () => {
+  it("names the guard that made each store call, also for guard.sessions", async () => {
+    const first = buildApp();
+    const second = buildApp();
+    const guards: unknown[] = [];
+    const start = (message: unknown) => void guards.push((message as StoreCallContext).guard);
+    tracingChannel("session-guard:create").start.subscribe(start);
+    try {
+      await login(first, "ada");
+      await second.guard.sessions.create("bo");
+      expect(guards).to.have.length(2);
+      expect(guards[0]).to.equal(first.guard);
+      expect(guards[1]).to.equal(second.guard);
+    } finally {
+      tracingChannel("session-guard:create").start.unsubscribe(start);
+      await first.guard.close();
+      await second.guard.close();
+    }
+  });
+});
+
+describe("the rejection channel", () => {
+  function record(): { seen: Array<Omit<RejectedRequest, "guard"> & { guard: unknown }>; off(): void } {
+    const seen: Array<Omit<RejectedRequest, "guard"> & { guard: unknown }> = [];
+    const onMessage = (message: unknown) => void seen.push({ ...(message as RejectedRequest) });
+    subscribeChannel(REJECTED_CHANNEL, onMessage);
+    return { seen, off: () => unsubscribeChannel(REJECTED_CHANNEL, onMessage) };
+  }
+
+  it("is named session-guard:rejected", () => {
+    expect(REJECTED_CHANNEL).to.equal("session-guard:rejected");
+  });
+
+  it("publishes every refusal of the guard, guard.optional, the routes and errorHandler with its code, status and source", async () => {
+    const t = buildApp({
+      routes: (app, guard) => {
+        app.get("/gone", guard, (_req, _res, next) => next(new SessionError("not_found")));
+      },
+    });
+    const { seen, off } = record();
+    try {
+      const tokens = await login(t, "ada");
+      expectError(await request(t.app).post(`${MOUNT}/login`).send({ user: "ada", password: "no" }), 401, "invalid_credentials");
+      expectError(await request(t.app).get("/me"), 401, "token_missing");
+      expectError(await request(t.app).get("/maybe").set("Authorization", "Bearer a.b.c"), 401, "token_invalid", { tokenPresented: true });
+      expect((await request(t.app).get("/maybe")).status).to.equal(200);
+      expectError(await refresh(t, "not-a-token"), 401, "refresh_token_invalid");
+      expectError(await request(t.app).get("/gone").set("Authorization", `Bearer ${tokens.access_token}`), 404, "not_found");
+      expect((await me(t, tokens.access_token)).status).to.equal(200);
+      expect(seen).to.deep.equal([
+        { code: "invalid_credentials", status: 401, source: "login", guard: t.guard },
+        { code: "token_missing", status: 401, source: "guard", guard: t.guard },
+        { code: "token_invalid", status: 401, source: "guard.optional", guard: t.guard },
+        { code: "refresh_token_invalid", status: 401, source: "refresh", guard: t.guard },
+        { code: "not_found", status: 404, source: "errorHandler", guard: t.guard },
+      ]);
+    } finally {
+      off();
+      await t.guard.close();
+    }
+  });
+
+  it("publishes a refusal the app's onError answers", async () => {
+    const t = buildApp({ guard: { onError: (err, _req, res) => void res.status(err.status).send(`no: ${err.code}`) } });
+    const { seen, off } = record();
+    try {
+      const res = await request(t.app).get("/me");
+      expect([res.status, res.text]).to.deep.equal([401, "no: token_missing"]);
+      expect(seen.map((m) => [m.code, m.source])).to.deep.equal([["token_missing", "guard"]]);
     } finally {
       off();
       await t.guard.close();

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { createRequire } from "node:module";
+import { requireOptionalPeer } from "../../optional-peer.js";
 import { warnOnce } from "../../warnings.js";
 
 /**
@@ -54,29 +54,12 @@ const OWNED_CLIENT_SETTINGS = {
 
 type RedisConstructor = new (url: string, options: Record<string, unknown>) => RedisClient;
 
-/**
- * `require` from this package's own location, so ioredis is found where
- * the app installed it, at construction rather than at the first request.
- * TypeScript refuses this module's URL in CommonJS output, so the CommonJS
- * build swaps it for `__filename` (see `scripts/mark-cjs.mjs`).
- */
-// eslint-disable-next-line @typescript-eslint/ban-ts-comment -- the one expression the CommonJS build rewrites
-// @ts-ignore
-const requireHere = createRequire(import.meta.url);
-
 /** The installed ioredis package's `Redis` and `Cluster`, or a `TypeError` that says what to install. */
 export function ioredis(): { Redis: unknown; Cluster: unknown } {
-  let mod: { Redis?: unknown; Cluster?: unknown; default?: unknown };
-  try {
-    mod = requireHere("ioredis") as typeof mod;
-  } catch (err) {
-    const missing = (err as { code?: string }).code === "MODULE_NOT_FOUND" && String((err as Error).message).includes("'ioredis'");
-    if (!missing) throw err;
-    throw new TypeError(
-      "RedisStore: `url` needs the ioredis package, which is not installed. Run `npm install ioredis`, or give a `client`, or use MemoryStore.",
-      { cause: err },
-    );
-  }
+  const mod = requireOptionalPeer(
+    "ioredis",
+    "RedisStore: `url` needs the ioredis package, which is not installed. Run `npm install ioredis`, or give a `client`, or use MemoryStore.",
+  ) as { Redis?: unknown; Cluster?: unknown; default?: unknown };
   const RedisClass = mod.Redis ?? mod.default;
   if (typeof RedisClass !== "function") throw new TypeError("RedisStore: the installed ioredis package does not export a Redis client");
   return { Redis: RedisClass, Cluster: mod.Cluster };
