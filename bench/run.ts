@@ -355,6 +355,7 @@ async function main() {
     `| heap per MemoryStore session (${fmt(heap.sessions)} typical sessions, after GC) | ${fmt(heap.bytesPerSession)} B |`,
     `| the middleware alone, in process, µs per call (session-guard with MemoryStore / express-jwt, same HS256 token) | ${middleware.guardUs.toFixed(1)} / ${middleware.expressJwtUs.toFixed(1)} µs |`,
     `| the guard alone with a tracing subscriber on \`session-guard:check\` (µs per call, against ${middleware.guardUs.toFixed(1)} µs without) | ${middleware.guardTracedUs.toFixed(1)} µs |`,
+    `| a refused request (no token) through the guard alone, without / with a subscriber on \`session-guard:rejected\` | ${middleware.refusedUs.toFixed(2)} / ${middleware.refusedListenedUs.toFixed(2)} µs |`,
   ].join("\n");
   const perRound = [
     "| round | " + VARIANTS.join(" | ") + " |",
