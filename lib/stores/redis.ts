@@ -70,7 +70,13 @@ export interface RedisStoreOptions {
    * reach another master).
    */
   waitForReplicas?: WaitForReplicasOptions;
-  /** Told when fewer replicas acknowledged a write in time; by default a one-time `SESSION_GUARD_REDIS_REPLICAS_BEHIND` warning. */
+  /**
+   * Told when fewer replicas acknowledged a write in time; by default a
+   * one-time `SESSION_GUARD_REDIS_REPLICAS_BEHIND` warning. A callback that
+   * throws fails the call (`store_unavailable`, 503): the write is on the
+   * master, but a failover may lose it, so a logout is not confirmed and the
+   * client tries again.
+   */
   onReplicaShortfall?: (shortfall: ReplicaShortfall) => void;
 }
 

@@ -2,17 +2,20 @@
  * `waitForReplicas` on a real master with a real replica (two
  * `redis-server` processes started here, stopped by pid): logins and
  * revocations are on the replica as soon as the store's call returns; a
- * shortfall is reported, not thrown; the option is validated; a Cluster
- * client that reads from replicas is warned about.
+ * shortfall is reported, not thrown, unless the app's callback throws; the
+ * option is validated; a Cluster client that reads from replicas is warned
+ * about. And what a client sees for a moment during a failover, when it
+ * reaches a node that is a replica (READONLY): 503, never another 5xx.
  */
 import { expect } from "chai";
 import { Cluster, Redis } from "ioredis";
+import request from "supertest";
 import { RedisStore, type ReplicaShortfall } from "../../lib/index.js";
 import { indexKey, sessionKey, userKeyBase } from "../../lib/stores/keys.js";
 import type { SessionRecord } from "../../lib/stores/store.js";
-import { EPOCH, HOUR } from "../support/clock.js";
+import { EPOCH, HOUR, MINUTE } from "../support/clock.js";
 import { startRedis, type RedisNode } from "../support/redis-server.js";
-import { ready, SAFE_CLIENT } from "../http/app.js";
+import { buildApp, expectError, login, me, PASSWORD, ready, refresh, SAFE_CLIENT } from "../http/app.js";
 
 const PREFIX = "replicas:";
 const record = (id: string): SessionRecord => ({
@@ -113,6 +116,64 @@ describe("RedisStore waitForReplicas (a master and a replica)", function () {
     } finally {
       process.off("warning", onWarning);
     }
+  });
+
+  it("an onReplicaShortfall that throws fails the call with 503 store_unavailable; the write stays on the master", async () => {
+    const prefix = "replicas-strict:";
+    const t = buildApp({
+      guard: {
+        store: new RedisStore({
+          client,
+          prefix,
+          waitForReplicas: { replicas: 2, timeout: 20 },
+          onReplicaShortfall: ({ operation, acknowledged }) => {
+            throw new Error(`${operation}: ${acknowledged} replica acknowledged`);
+          },
+        }),
+      },
+    });
+    const res = await request(t.app).post("/auth/login").send({ user: "ada", password: PASSWORD });
+    expectError(res, 503, "store_unavailable");
+    expect(t.eventsOf("store_error").map((e) => [e.operation, (e.error as Error).message])).to.deep.equal([
+      ["create", "create: 1 replica acknowledged"],
+    ]);
+    expect(await client.keys(`${prefix}*`), "the session and its index, on the master").to.have.length(2);
+    await client.del(await client.keys(`${prefix}*`));
+  });
+
+  it("a client that reaches a read-only replica (as during a failover) gets 503 store_unavailable for every write; nothing changes", async () => {
+    const prefix = "replicas-readonly:";
+    const onMaster = buildApp({ guard: { store: new RedisStore({ client, prefix }), touchInterval: "1m" } });
+    const tokens = await login(onMaster, "ada");
+    expect(Number(await client.call("WAIT", 1, 2000))).to.equal(1);
+    const sessionAt = sessionKey(userKeyBase(prefix, "ada"), tokens.session.id);
+    const before = await replica.get(sessionAt);
+    const onReplica = buildApp({
+      clock: onMaster.clock,
+      guard: { store: new RedisStore({ client: replica, prefix }), touchInterval: "1m" },
+    });
+
+    // A check that writes nothing reads the replica's copy; one due for a touch writes, and is refused.
+    expect((await me(onReplica, tokens.access_token)).status).to.equal(200);
+    onMaster.clock.advance(2 * MINUTE);
+    expectError(await me(onReplica, tokens.access_token), 503, "store_unavailable");
+    expectError(await request(onReplica.app).post("/auth/login").send({ user: "bob", password: PASSWORD }), 503, "store_unavailable");
+    expectError(await refresh(onReplica, tokens.refresh_token), 503, "store_unavailable");
+    const logout = await request(onReplica.app).post("/auth/logout").set("Authorization", `Bearer ${tokens.access_token}`);
+    expectError(logout, 503, "store_unavailable");
+    expect(await onReplica.guard.sessions.revokeAll("ada").catch((err: { code?: string }) => err.code)).to.equal("store_unavailable");
+
+    const errors = onReplica.eventsOf("store_error").map((e) => [e.operation, /^READONLY /.test((e.error as Error).message)]);
+    expect(errors).to.deep.equal([
+      ["check", true],
+      ["create", true],
+      ["rotate", true],
+      ["revoke", true],
+      ["revokeAll", true],
+    ]);
+    expect(await client.get(sessionAt), "the master's record, untouched").to.equal(before);
+    expect(await client.keys(`${prefix}*`)).to.have.length(2);
+    await client.del(await client.keys(`${prefix}*`));
   });
 
   it("validates the option at construction, naming it", () => {

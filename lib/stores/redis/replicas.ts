@@ -92,7 +92,12 @@ export function resolveReplicaWait(
   };
 }
 
-/** Sends `WAIT` after a write on the same connection and reports a shortfall; resolves when Redis answered. */
+/**
+ * Sends `WAIT` after a write on the same connection and reports a
+ * shortfall; resolves when Redis answered. A shortfall callback that throws
+ * rejects it (and so fails the store call): that is how an app refuses to
+ * confirm a write a failover may lose.
+ */
 export async function awaitReplicas(client: RedisClient, wait: ReplicaWait, operation: string): Promise<void> {
   const acknowledged = Number(await client.call("WAIT", wait.replicas, wait.timeout));
   if (acknowledged < wait.replicas) wait.onShortfall({ operation, wanted: wait.replicas, acknowledged });
