@@ -12,13 +12,7 @@ import { indexKey, sessionKey, userKeyBase } from "./keys.js";
 import { checkEvictionPolicy, createClient, firstReady, warnAboutClient, type RedisClient } from "./redis/client.js";
 import { canSubscribe, subscribeInvalidations } from "./redis/invalidations.js";
 import { pack, storedDigest, unpack, unpackChecked } from "./redis/record-codec.js";
-import {
-  awaitReplicas,
-  resolveReplicaWait,
-  type ReplicaShortfall,
-  type ReplicaWait,
-  type WaitForReplicasOptions,
-} from "./redis/replicas.js";
+import { ReplicaWaiter, resolveReplicaWait, type ReplicaShortfall, type WaitForReplicasOptions } from "./redis/replicas.js";
 import { runScript, SCRIPTS, type Script, type ScriptArgs, type ScriptClient } from "./redis/scripts.js";
 import type {
   CreateInput,
@@ -119,7 +113,8 @@ export class RedisStore implements Store {
   /** Whether the store made the client from `url` (and so closes it). */
   readonly #owned: boolean;
   readonly #commandTimeout: number;
-  readonly #replicaWait: ReplicaWait | undefined;
+  /** With `waitForReplicas`: waits for them after each login and revocation. */
+  readonly #replicas: ReplicaWaiter | undefined;
   /** Whether the maxmemory-policy check is to be sent beside the next command. */
   #policyCheckDue: boolean;
   /** Sends of that check that failed without an answer from Redis (see {@link POLICY_CHECK_SENDS}). */
@@ -164,8 +159,8 @@ export class RedisStore implements Store {
         throw new TypeError("RedisStore: `commandTimeout` must be a positive number of milliseconds");
       }
     }
-    this.#replicaWait = resolveReplicaWait(options.waitForReplicas, options.onReplicaShortfall, this);
-    if (this.#replicaWait && (client as { isCluster?: boolean } | undefined)?.isCluster === true) {
+    const replicaWait = resolveReplicaWait(options.waitForReplicas, options.onReplicaShortfall, this);
+    if (replicaWait && (client as { isCluster?: boolean } | undefined)?.isCluster === true) {
       throw new TypeError(
         "RedisStore: `waitForReplicas` needs a standalone or Sentinel client; on a Cluster, WAIT would reach another master",
       );
@@ -181,6 +176,7 @@ export class RedisStore implements Store {
     } else {
       this.#client = createClient(url!, this.#commandTimeout);
     }
+    this.#replicas = replicaWait && new ReplicaWaiter(this.#client, replicaWait);
   }
 
   /**
@@ -345,15 +341,16 @@ export class RedisStore implements Store {
     };
   }
 
-  /** With `waitForReplicas`: waits for the replicas to acknowledge the write just made. */
+  /** With `waitForReplicas`: waits for the replicas to acknowledge the write whose reply just arrived. */
   #replicated(operation: string): Promise<void> {
-    return this.#replicaWait === undefined ? Promise.resolve() : awaitReplicas(this.#client, this.#replicaWait, operation);
+    return this.#replicas === undefined ? Promise.resolve() : this.#replicas.confirm(operation);
   }
 
   /** Quits the client the store made from `url`; a client given to it is left open. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#replicas?.close();
     await Promise.all([...this.#feeds].map((feed) => feed.close()));
     this.#feeds.clear();
     if (!this.#owned) return;

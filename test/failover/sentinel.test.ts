@@ -40,6 +40,8 @@ function sentinelClient(setup: SentinelSetup): Redis {
     maxRetriesPerRequest: 1,
     enableAutoPipelining: true,
     retryStrategy: (times) => Math.min(times * 50, 500),
+    // Not failoverDetector: in ioredis 5 a +switch-master that arrives while
+    // the client is reconnecting ends the client for good (docs/failover.md).
   };
   const client = new Redis(options);
   client.on("error", () => {});
@@ -55,14 +57,24 @@ interface Running {
   shortfalls: ReplicaShortfall[];
 }
 
-async function runApp(setup: SentinelSetup, cache: boolean): Promise<Running> {
+interface AppOptions {
+  /** The local session cache on. */
+  cache?: boolean;
+  /** A write fewer replicas acknowledged fails (503) instead of being reported only. */
+  strict?: boolean;
+}
+
+async function runApp(setup: SentinelSetup, { cache = false, strict = false }: AppOptions = {}): Promise<Running> {
   const client = sentinelClient(setup);
   await ready(client);
   const shortfalls: ReplicaShortfall[] = [];
   const store = new RedisStore({
     client,
     waitForReplicas: { replicas: 1, timeout: "500ms" },
-    onReplicaShortfall: (s) => shortfalls.push(s),
+    onReplicaShortfall: (s) => {
+      shortfalls.push(s);
+      if (strict) throw new Error(`only ${s.acknowledged} replica acknowledged the ${s.operation}`);
+    },
   });
   const t = buildApp({ clock: fakeClock(), guard: { store, ...(cache ? { cache: { ttl: "5s" } } : {}) } });
   const server = createServer(t.app);
@@ -83,7 +95,11 @@ interface Answer {
   retryAfter: string | null;
 }
 
-async function call(base: string, path: string, init: { method?: string; token?: string; body?: unknown } = {}): Promise<Answer & { body: any }> {
+async function call(
+  base: string,
+  path: string,
+  init: { method?: string; token?: string; body?: unknown } = {},
+): Promise<Answer & { body: any }> {
   const headers: Record<string, string> = {};
   if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
   if (init.body !== undefined) headers["content-type"] = "application/json";
@@ -128,7 +144,7 @@ function allowed(answer: Answer, live: boolean): boolean {
   return answer.status === 401 && answer.error === "session_inactive";
 }
 
-describe("Redis Sentinel failover", function () {
+describe("Redis Sentinel failover: the master killed", function () {
   this.timeout(60_000);
   let setup: SentinelSetup;
   /** With the local session cache. */
@@ -140,8 +156,8 @@ describe("Redis Sentinel failover", function () {
 
   before(async () => {
     setup = await startSentinels();
-    cached = await runApp(setup, true);
-    plain = await runApp(setup, false);
+    cached = await runApp(setup, { cache: true });
+    plain = await runApp(setup);
     await until(() => cached.t.guard.cache!.subscribed, "the cache follows revocations");
 
     // Five users, two sessions each (one through each app).
@@ -294,5 +310,81 @@ describe("Redis Sentinel failover", function () {
     const refused = await me(cached, victim.tokens.access_token);
     expect(refused.status).to.equal(401);
     expect(refused.error).to.equal("session_inactive");
+  });
+});
+
+describe("Redis Sentinel failover: the old master alive (SENTINEL FAILOVER), and made a replica later", function () {
+  this.timeout(60_000);
+  let setup: SentinelSetup;
+  let app: Running;
+
+  before(async () => {
+    setup = await startSentinels();
+    app = await runApp(setup, { strict: true });
+  });
+  after(async () => {
+    if (app) await stopApp(app);
+    await setup?.stop();
+  });
+
+  it("with a throwing onReplicaShortfall, no login answered 200 and no logout answered 204 is lost", async () => {
+    const kept = await login(app, "ada");
+    const old = new Redis({ host: "127.0.0.1", port: setup.master.port, enableOfflineQueue: true, maxRetriesPerRequest: 1 });
+    const sentinel = new Redis({ host: "127.0.0.1", port: setup.sentinels[0].port, enableOfflineQueue: true, maxRetriesPerRequest: 1 });
+    const confirmedLogins: TokenSet[] = [];
+    const confirmedLogouts: TokenSet[] = [];
+    const wrong: string[] = [];
+    const is503 = (a: Answer) => a.status === 503 && a.error === "store_unavailable";
+    try {
+      const startedAt = Date.now();
+      await sentinel.call("SENTINEL", "FAILOVER", setup.name);
+      // Until the old master follows the new one, and a login and a logout were confirmed after that.
+      let demoted = false;
+      let confirmedSince = 0;
+      let round = 0;
+      while (!(demoted && confirmedSince >= 2)) {
+        if (Date.now() - startedAt > RECOVERY_TIMEOUT_MS)
+          throw new Error(`no recovery within ${RECOVERY_TIMEOUT_MS} ms: ${wrong.join("; ")}`);
+        demoted ||= /^role:slave\r?$/m.test(await old.info("replication")) && /master_link_status:up/.test(await old.info("replication"));
+        const check = await me(app, kept.access_token);
+        if (check.status !== 200 && !is503(check)) wrong.push(`kept session: ${check.status} ${check.error}`);
+        const res = await call(app.base, "/auth/login", { method: "POST", body: { user: "grace", password: PASSWORD } });
+        if (res.status !== 200) {
+          if (!is503(res)) wrong.push(`login: ${res.status} ${res.error}`);
+          continue;
+        }
+        const tokens = res.body as TokenSet;
+        // Every other session is logged out again at once.
+        if (round++ % 2 === 0) {
+          confirmedLogins.push(tokens);
+          if (demoted) confirmedSince++;
+          continue;
+        }
+        const out = await call(app.base, "/auth/logout", { method: "POST", token: tokens.access_token });
+        if (out.status === 204) {
+          confirmedLogouts.push(tokens);
+          if (demoted) confirmedSince++;
+        } else if (!is503(out)) wrong.push(`logout of a session just confirmed: ${out.status} ${out.error}`);
+        await new Promise((resolve) => setTimeout(resolve, ROUND_PAUSE_MS));
+      }
+    } finally {
+      old.disconnect();
+      sentinel.disconnect();
+    }
+    expect(wrong, "answers other than 200/204 or 503 store_unavailable").to.deep.equal([]);
+    expect(confirmedLogins, "logins confirmed").to.not.deep.equal([]);
+    expect(confirmedLogouts, "logouts confirmed").to.not.deep.equal([]);
+    for (const tokens of [kept, ...confirmedLogins]) expect((await me(app, tokens.access_token)).status, "a confirmed login").to.equal(200);
+    for (const tokens of confirmedLogouts)
+      expect((await me(app, tokens.access_token)).error, "a confirmed logout").to.equal("session_inactive");
+    const inspect = new Redis({ host: "127.0.0.1", port: setup.replica.port, enableOfflineQueue: true, maxRetriesPerRequest: 1 });
+    try {
+      const held = async (t: TokenSet) =>
+        inspect.exists(sessionKey(userKeyBase("sg:", t.session.id === kept.session.id ? "ada" : "grace"), t.session.id));
+      for (const tokens of [kept, ...confirmedLogins]) expect(await held(tokens), "a confirmed login, on the new master").to.equal(1);
+      for (const tokens of confirmedLogouts) expect(await held(tokens), "a confirmed logout, on the new master").to.equal(0);
+    } finally {
+      inspect.disconnect();
+    }
   });
 });

@@ -7,6 +7,7 @@
  * about. And what a client sees for a moment during a failover, when it
  * reaches a node that is a replica (READONLY): 503, never another 5xx.
  */
+import { createServer, connect, type AddressInfo, type Socket } from "node:net";
 import { expect } from "chai";
 import { Cluster, Redis } from "ioredis";
 import request from "supertest";
@@ -39,6 +40,44 @@ async function linkUp(replica: Redis): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error("the replica never linked to its master");
+}
+
+async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`timed out waiting until ${what}`);
+}
+
+/** A TCP proxy on a free loopback port to a Redis port; `switchTo` drops its connections and sends new ones elsewhere. */
+async function switchingProxy(port: number): Promise<{ port: number; switchTo(port: number): void; close(): Promise<void> }> {
+  let target = port;
+  const sockets = new Set<Socket>();
+  const server = createServer((incoming) => {
+    const outgoing = connect(target, "127.0.0.1");
+    for (const [from, to] of [
+      [incoming, outgoing],
+      [outgoing, incoming],
+    ]) {
+      sockets.add(from);
+      from.pipe(to);
+      from.on("error", () => to.destroy());
+      from.on("close", () => {
+        sockets.delete(from);
+        to.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    switchTo(next) {
+      target = next;
+      for (const socket of sockets) socket.destroy();
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe("RedisStore waitForReplicas (a master and a replica)", function () {
@@ -174,6 +213,54 @@ describe("RedisStore waitForReplicas (a master and a replica)", function () {
     expect(await client.get(sessionAt), "the master's record, untouched").to.equal(before);
     expect(await client.keys(`${prefix}*`)).to.have.length(2);
     await client.del(await client.keys(`${prefix}*`));
+  });
+
+  it("a WAIT that ioredis re-sends on a new connection, after the write's own was lost, counts as no replica", async () => {
+    // What a failover does to a login: the write is made on one master, its
+    // WAIT blocks (here: that master's replica is paused), the connection is
+    // lost, and ioredis re-sends the WAIT on its next connection — to another
+    // master (here through a proxy that switches), whose replica holds
+    // everything that master wrote and acknowledges at once. That answer says
+    // nothing about the write.
+    const other = await startRedis({ args: ["--repl-diskless-sync-delay", "0"] });
+    const otherReplica = await startRedis({ args: ["--replicaof", "127.0.0.1", String(other.port)] });
+    const proxy = await switchingProxy(master.port);
+    const own = new Redis(proxy.port, "127.0.0.1", { ...SAFE_CLIENT, commandTimeout: 10_000, retryStrategy: () => 20 });
+    const inspect = new Redis(master.url, SAFE_CLIENT);
+    const otherReplicaClient = new Redis(otherReplica.url, SAFE_CLIENT);
+    try {
+      await Promise.all([ready(own), ready(inspect), ready(otherReplicaClient)]);
+      await linkUp(otherReplicaClient);
+      const shortfalls: ReplicaShortfall[] = [];
+      const store = new RedisStore({
+        client: own,
+        prefix: PREFIX,
+        waitForReplicas: { replicas: 1, timeout: "5s" },
+        onReplicaShortfall: (s) => shortfalls.push(s),
+      });
+      const id = "f".repeat(22);
+      process.kill(replicaNode.pid, "SIGSTOP");
+      let created: Promise<unknown>;
+      try {
+        created = store.create({ record: record(id), refreshHash: "h0", maxSessions: null, now: EPOCH });
+        await until(async () => / cmd=wait /.test(String(await inspect.client("LIST"))), "the WAIT blocks on the first master");
+        proxy.switchTo(other.port);
+      } finally {
+        process.kill(replicaNode.pid, "SIGCONT");
+      }
+      await created;
+      expect(await inspect.exists(key(id)), "the write, on the first master").to.equal(1);
+      expect(shortfalls).to.deep.equal([{ operation: "create", wanted: 1, acknowledged: 0 }]);
+      await store.close();
+      await client.del(key(id), indexKey(userKeyBase(PREFIX, "alice")));
+    } finally {
+      own.disconnect();
+      inspect.disconnect();
+      otherReplicaClient.disconnect();
+      await proxy.close();
+      await otherReplica.stop();
+      await other.stop();
+    }
   });
 
   it("validates the option at construction, naming it", () => {

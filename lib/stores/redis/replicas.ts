@@ -93,12 +93,46 @@ export function resolveReplicaWait(
 }
 
 /**
- * Sends `WAIT` after a write on the same connection and reports a
- * shortfall; resolves when Redis answered. A shortfall callback that throws
- * rejects it (and so fails the store call): that is how an app refuses to
- * confirm a write a failover may lose.
+ * Waits for replicas after the writes of one client: `WAIT` sent right
+ * after each write's reply, on the same connection, and a shortfall
+ * reported.
+ *
+ * `WAIT` vouches only for the writes of the connection it arrives on, and
+ * ioredis re-sends a command left unanswered by a lost connection on the
+ * next one (a failover's new master, say), where this client wrote nothing
+ * and `WAIT` answers at once. So the waiter counts the client's lost
+ * connections, and a `WAIT` answered after one counts as no replica.
  */
-export async function awaitReplicas(client: RedisClient, wait: ReplicaWait, operation: string): Promise<void> {
-  const acknowledged = Number(await client.call("WAIT", wait.replicas, wait.timeout));
-  if (acknowledged < wait.replicas) wait.onShortfall({ operation, wanted: wait.replicas, acknowledged });
+export class ReplicaWaiter {
+  readonly #client: RedisClient;
+  readonly #wait: ReplicaWait;
+  /** Connections of the client lost so far. */
+  #losses = 0;
+  readonly #onClose = (): void => {
+    this.#losses++;
+  };
+
+  constructor(client: RedisClient, wait: ReplicaWait) {
+    this.#client = client;
+    this.#wait = wait;
+    client.on("close", this.#onClose);
+  }
+
+  /**
+   * Call as soon as the write's reply arrived (no other event may run in
+   * between); resolves when Redis answered. A shortfall callback that
+   * throws rejects it (and so fails the store call): that is how an app
+   * refuses to confirm a write a failover may lose.
+   */
+  async confirm(operation: string): Promise<void> {
+    const losses = this.#losses;
+    const reply = Number(await this.#client.call("WAIT", this.#wait.replicas, this.#wait.timeout));
+    const acknowledged = this.#losses === losses ? reply : 0;
+    if (acknowledged < this.#wait.replicas) this.#wait.onShortfall({ operation, wanted: this.#wait.replicas, acknowledged });
+  }
+
+  /** Stops following the client's connection. */
+  close(): void {
+    this.#client.off("close", this.#onClose);
+  }
 }
