@@ -12,7 +12,13 @@ import { indexKey, sessionKey, userKeyBase } from "./keys.js";
 import { checkEvictionPolicy, createClient, firstReady, warnAboutClient, type RedisClient } from "./redis/client.js";
 import { canSubscribe, subscribeInvalidations } from "./redis/invalidations.js";
 import { pack, storedDigest, unpack, unpackChecked } from "./redis/record-codec.js";
-import { ReplicaWaiter, resolveReplicaWait, type ReplicaShortfall, type WaitForReplicasOptions } from "./redis/replicas.js";
+import {
+  checkWaitFitsCommandTimeout,
+  ReplicaWaiter,
+  resolveReplicaWait,
+  type ReplicaShortfall,
+  type WaitForReplicasOptions,
+} from "./redis/replicas.js";
 import { runScript, SCRIPTS, type Script, type ScriptArgs, type ScriptClient } from "./redis/scripts.js";
 import type {
   CreateInput,
@@ -165,6 +171,7 @@ export class RedisStore implements Store {
         "RedisStore: `waitForReplicas` needs a standalone or Sentinel client; on a Cluster, WAIT would reach another master",
       );
     }
+    if (replicaWait) checkWaitFitsCommandTimeout(replicaWait, client, commandTimeout ?? DEFAULT_COMMAND_TIMEOUT);
     this.#prefix = prefix;
     this.#channel = `${prefix}invalidations`;
     this.#commandTimeout = commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;

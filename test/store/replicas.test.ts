@@ -107,7 +107,7 @@ describe("RedisStore waitForReplicas (a master and a replica)", function () {
     const store = new RedisStore({
       client,
       prefix: PREFIX,
-      waitForReplicas: { replicas: 1, timeout: "2s" },
+      waitForReplicas: { replicas: 1, timeout: "1s" },
       onReplicaShortfall: (s) => shortfalls.push(s),
     });
     for (let i = 0; i < 20; i++) {
@@ -271,6 +271,31 @@ describe("RedisStore waitForReplicas (a master and a replica)", function () {
     expect(make({ onReplicaShortfall: () => {} })).to.throw(TypeError, /onReplicaShortfall.*waitForReplicas/);
     const cluster = new Cluster([{ host: "127.0.0.1", port: 1 }], { lazyConnect: true });
     expect(() => new RedisStore({ client: cluster, waitForReplicas: { replicas: 1, timeout: "1s" } })).to.throw(TypeError, /Cluster/);
+    // The store's own client: a WAIT that waits its timeout out must not time out as a command.
+    const owned = (extra: Record<string, unknown>) => () => new RedisStore({ url: master.url, ...extra } as never);
+    expect(owned({ waitForReplicas: { replicas: 1, timeout: "1s" } })).to.throw(TypeError, /waitForReplicas\.timeout.*commandTimeout/);
+    expect(owned({ commandTimeout: 300, waitForReplicas: { replicas: 1, timeout: "500ms" } })).to.throw(TypeError, /500 ms.*300 ms/);
+  });
+
+  it("warns about a client whose commandTimeout is no longer than waitForReplicas.timeout", async () => {
+    const codes: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => codes.push(String(w.code));
+    process.on("warning", onWarning);
+    const short = new Redis(master.url, { ...SAFE_CLIENT, commandTimeout: 500, lazyConnect: true });
+    const long = new Redis(master.url, { ...SAFE_CLIENT, commandTimeout: 501, lazyConnect: true });
+    try {
+      new RedisStore({ client: long, waitForReplicas: { replicas: 1, timeout: "500ms" } });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(codes).to.not.include("SESSION_GUARD_REDIS_WAIT_TIMEOUT");
+      new RedisStore({ client: short, waitForReplicas: { replicas: 1, timeout: "500ms" } });
+      new RedisStore({ client: short, waitForReplicas: { replicas: 1, timeout: "500ms" } });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(codes.filter((c) => c === "SESSION_GUARD_REDIS_WAIT_TIMEOUT")).to.have.length(1);
+    } finally {
+      process.off("warning", onWarning);
+      short.disconnect();
+      long.disconnect();
+    }
   });
 
   it("warns about a Cluster client that reads from replicas", async () => {

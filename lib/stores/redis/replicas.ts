@@ -93,6 +93,36 @@ export function resolveReplicaWait(
 }
 
 /**
+ * A `WAIT` that finds too few replicas blocks for its whole timeout; a
+ * command timeout that is not longer fails it as a timed-out command, and
+ * the login or logout with it answers 503 instead of reporting the
+ * shortfall. Refused (`TypeError`) for the store's own client, whose
+ * `commandTimeout` is the store's option; warned about (once per client)
+ * for a given one.
+ */
+export function checkWaitFitsCommandTimeout(wait: ReplicaWait, client: RedisClient | undefined, ownCommandTimeout: number): void {
+  if (client === undefined) {
+    if (wait.timeout >= ownCommandTimeout) {
+      throw new TypeError(
+        `RedisStore: \`waitForReplicas.timeout\` (${wait.timeout} ms) must be shorter than \`commandTimeout\` (${ownCommandTimeout} ms), ` +
+          "or a WAIT that finds too few replicas fails as a timed-out command",
+      );
+    }
+    return;
+  }
+  const commandTimeout = (client.options as { commandTimeout?: unknown } | undefined)?.commandTimeout;
+  if (typeof commandTimeout === "number" && commandTimeout > 0 && commandTimeout <= wait.timeout) {
+    warnOnce(
+      "SESSION_GUARD_REDIS_WAIT_TIMEOUT",
+      `The Redis client given to RedisStore has a commandTimeout (${commandTimeout} ms) no longer than waitForReplicas.timeout ` +
+        `(${wait.timeout} ms): a WAIT that finds too few replicas fails as a timed-out command, and the login or logout with it ` +
+        "answers 503 instead of reporting the shortfall. Give the client a longer commandTimeout, or waitForReplicas a shorter timeout.",
+      client,
+    );
+  }
+}
+
+/**
  * Waits for replicas after the writes of one client: `WAIT` sent right
  * after each write's reply, on the same connection, and a shortfall
  * reported.
