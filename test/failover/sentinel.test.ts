@@ -273,7 +273,7 @@ describe("Redis Sentinel failover: the master killed", function () {
   });
 
   it("new logins, refreshes and logouts work on the new master; with no replica left, each write reports a shortfall", async () => {
-    const before = plain.shortfalls.length + cached.shortfalls.length;
+    const before = [cached.shortfalls.length, plain.shortfalls.length];
     const fresh = await login(cached, "hedy");
     expect((await me(plain, fresh.access_token)).status).to.equal(200);
     const refreshed = await call(plain.base, "/auth/refresh", { method: "POST", body: { refresh_token: fresh.refresh_token } });
@@ -282,9 +282,12 @@ describe("Redis Sentinel failover: the master killed", function () {
     const logout = await call(cached.base, "/auth/logout", { method: "POST", token: refreshed.body.access_token });
     expect(logout.status).to.equal(204);
     expect((await me(plain, refreshed.body.access_token)).error).to.equal("session_inactive");
-    const reported = [...cached.shortfalls, ...plain.shortfalls].slice(before);
-    expect(reported).to.deep.include({ operation: "create", wanted: 1, acknowledged: 0 });
-    expect(reported).to.deep.include({ operation: "revoke", wanted: 1, acknowledged: 0 });
+    // The login and the logout went through `cached`; a refresh that is no reuse waits for no replica.
+    expect(cached.shortfalls.slice(before[0])).to.deep.equal([
+      { operation: "create", wanted: 1, acknowledged: 0 },
+      { operation: "revoke", wanted: 1, acknowledged: 0 },
+    ]);
+    expect(plain.shortfalls.slice(before[1])).to.deep.equal([]);
   });
 
   it("the local cache resubscribed on the new master: a revocation through the other app drops its entry", async () => {
