@@ -348,7 +348,9 @@ describe("Redis Sentinel failover: the old master alive (SENTINEL FAILOVER), and
       while (!(demoted && confirmedSince >= 2)) {
         if (Date.now() - startedAt > RECOVERY_TIMEOUT_MS)
           throw new Error(`no recovery within ${RECOVERY_TIMEOUT_MS} ms: ${wrong.join("; ")}`);
-        demoted ||= /^role:slave\r?$/m.test(await old.info("replication")) && /master_link_status:up/.test(await old.info("replication"));
+        await new Promise((resolve) => setTimeout(resolve, ROUND_PAUSE_MS));
+        const replication = await old.info("replication");
+        demoted ||= /^role:slave\r?$/m.test(replication) && /master_link_status:up/.test(replication);
         const check = await me(app, kept.access_token);
         if (check.status !== 200 && !is503(check)) wrong.push(`kept session: ${check.status} ${check.error}`);
         const res = await call(app.base, "/auth/login", { method: "POST", body: { user: "grace", password: PASSWORD } });
@@ -368,7 +370,6 @@ describe("Redis Sentinel failover: the old master alive (SENTINEL FAILOVER), and
           confirmedLogouts.push(tokens);
           if (demoted) confirmedSince++;
         } else if (!is503(out)) wrong.push(`logout of a session just confirmed: ${out.status} ${out.error}`);
-        await new Promise((resolve) => setTimeout(resolve, ROUND_PAUSE_MS));
       }
     } finally {
       old.disconnect();
