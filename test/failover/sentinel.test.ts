@@ -9,7 +9,9 @@
 // follows revocations published on the new master.
 //
 // Real time only where Redis and the Sentinels need it (polled against
-// deadlines); the guards' own time is the fake clock.
+// deadlines); the guards' own time is the fake clock. With
+// SESSION_GUARD_FAILOVER_TIMINGS=1 the first test prints when requests
+// answered 503 (what docs/failover.md reports); nothing asserts on timing.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect } from "chai";
