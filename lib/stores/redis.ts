@@ -67,7 +67,8 @@ export interface RedisStoreOptions {
    * many replicas hold the write, at most `timeout`: then a failover to a
    * replica cannot lose the session or bring a revoked one back. Off by
    * default; standalone and Sentinel clients only (on a Cluster `WAIT` would
-   * reach another master).
+   * reach another master). `timeout` must be shorter than the client's
+   * command timeout, which a `WAIT` that finds too few replicas waits out.
    */
   waitForReplicas?: WaitForReplicasOptions;
   /**

@@ -2,8 +2,8 @@
  * Waiting for replicas: after a login or a revocation the store can ask
  * Redis (`WAIT`) to confirm that replicas hold the write, so a failover to
  * a replica cannot bring a revoked session back or lose a new one. Off by
- * default; a shortfall is reported, never an error (the write is done on
- * the master either way).
+ * default; a shortfall is reported, not an error (the write is done on
+ * the master either way), unless the app's callback throws.
  *
  * @module
  */
