@@ -9,15 +9,15 @@
  * @module
  */
 import { indexKey, sessionKey, userKeyBase } from "./keys.js";
-import { checkEvictionPolicy, clientCommandTimeout, createClient, firstReady, warnAboutClient, type RedisClient } from "./redis/client.js";
+import { checkEvictionPolicy, createClient, firstReady, warnAboutClient, type RedisClient } from "./redis/client.js";
 import { canPipelineWait, runScriptThenWait, type PipeliningCluster } from "./redis/cluster-wait.js";
 import { canSubscribe, subscribeInvalidations } from "./redis/invalidations.js";
 import { pack, storedDigest, unpack, unpackChecked } from "./redis/record-codec.js";
 import {
-  awaitReplicas,
+  checkWaitFitsCommandTimeout,
+  ReplicaWaiter,
   reportShortfall,
   resolveReplicaWait,
-  warnAboutWaitTimeout,
   type ReplicaShortfall,
   type ReplicaWait,
   type WaitForReplicasOptions,
@@ -76,9 +76,17 @@ export interface RedisStoreOptions {
    * one more round trip; on a Cluster it goes in one pipeline with the
    * write's script to the master that takes it (with every refresh too,
    * since a refresh may detect reuse and revoke).
+   * `timeout` must be shorter than the client's command timeout, which a
+   * `WAIT` that finds too few replicas waits out.
    */
   waitForReplicas?: WaitForReplicasOptions;
-  /** Told when fewer replicas acknowledged a write in time; by default a one-time `SESSION_GUARD_REDIS_REPLICAS_BEHIND` warning. */
+  /**
+   * Told when fewer replicas acknowledged a write in time; by default a
+   * one-time `SESSION_GUARD_REDIS_REPLICAS_BEHIND` warning. A callback that
+   * throws fails the call (`store_unavailable`, 503): the write is on the
+   * master, but a failover may lose it, so a logout is not confirmed and the
+   * client tries again.
+   */
   onReplicaShortfall?: (shortfall: ReplicaShortfall) => void;
 }
 
@@ -126,6 +134,8 @@ export class RedisStore implements Store {
   readonly #batcher: ScriptBatcher | undefined;
   /** Whether `WAIT` goes in the write's pipeline (a Cluster) rather than after it. */
   readonly #waitInPipeline: boolean;
+  /** With `waitForReplicas` on a standalone or Sentinel client: waits for them after each login and revocation. */
+  readonly #replicas: ReplicaWaiter | undefined;
   /** Whether the maxmemory-policy check is to be sent beside the next command. */
   #policyCheckDue: boolean;
   /** Sends of that check that failed without an answer from Redis (see {@link POLICY_CHECK_SENDS}). */
@@ -175,6 +185,7 @@ export class RedisStore implements Store {
     if (this.#waitInPipeline && !canPipelineWait(client!)) {
       throw new TypeError("RedisStore: `waitForReplicas` on a Cluster needs an ioredis `Cluster` client (one with `pipeline()`)");
     }
+    if (this.#replicaWait) checkWaitFitsCommandTimeout(this.#replicaWait, client, commandTimeout ?? DEFAULT_COMMAND_TIMEOUT);
     this.#prefix = prefix;
     this.#channel = `${prefix}invalidations`;
     this.#commandTimeout = commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
@@ -187,7 +198,7 @@ export class RedisStore implements Store {
       this.#client = createClient(url!, this.#commandTimeout);
     }
     this.#batcher = needsBatching(this.#client) ? new ScriptBatcher(this.#client as unknown as BatchingClient) : undefined;
-    if (this.#replicaWait) warnAboutWaitTimeout(this.#replicaWait, clientCommandTimeout(this.#client), this);
+    this.#replicas = this.#replicaWait && !this.#waitInPipeline ? new ReplicaWaiter(this.#client, this.#replicaWait) : undefined;
   }
 
   /**
@@ -225,7 +236,7 @@ export class RedisStore implements Store {
       return reply;
     }
     const reply = await this.#run(script, args, raw);
-    if (wrote(reply)) await awaitReplicas(this.#client, wait, operation);
+    if (wrote(reply)) await this.#replicas!.confirm(operation);
     return reply;
   }
 
@@ -379,6 +390,7 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#replicas?.close();
     await Promise.all([...this.#feeds].map((feed) => feed.close()));
     this.#feeds.clear();
     if (!this.#owned) return;

@@ -2,19 +2,23 @@
  * `waitForReplicas` on a real master with a real replica (two
  * `redis-server` processes started here, stopped by pid): logins and
  * revocations are on the replica as soon as the store's call returns; a
- * shortfall is reported, not thrown; the option is validated; a Cluster
- * client that reads from replicas is warned about. On a Cluster:
- * `cluster-replicas.test.ts`.
+ * shortfall is reported, not thrown, unless the app's callback throws; the
+ * option is validated; a Cluster client that reads from replicas is warned
+ * about. And what a client sees for a moment during a failover, when it
+ * reaches a node that is a replica (READONLY): 503, never another 5xx. On a
+ * Cluster: `cluster-replicas.test.ts`.
  */
+import { createServer, connect, type AddressInfo, type Socket } from "node:net";
 import { expect } from "chai";
 import { Cluster, Redis } from "ioredis";
-import { RedisStore } from "../../lib/index.js";
+import request from "supertest";
+import { RedisStore, type ReplicaShortfall } from "../../lib/index.js";
 import { indexKey, sessionKey, userKeyBase } from "../../lib/stores/keys.js";
-import { EPOCH } from "../support/clock.js";
+import { EPOCH, MINUTE } from "../support/clock.js";
 import { startRedis, type RedisNode } from "../support/redis-server.js";
 import { sessionRecord } from "../support/session-record.js";
 import { waitingStore } from "../support/waiting-store.js";
-import { ready, SAFE_CLIENT } from "../http/app.js";
+import { buildApp, expectError, login, me, PASSWORD, ready, refresh, SAFE_CLIENT } from "../http/app.js";
 
 const PREFIX = "replicas:";
 const record = (id: string) => sessionRecord("alice", id);
@@ -26,6 +30,44 @@ async function linkUp(replica: Redis): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error("the replica never linked to its master");
+}
+
+async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`timed out waiting until ${what}`);
+}
+
+/** A TCP proxy on a free loopback port to a Redis port; `switchTo` drops its connections and sends new ones elsewhere. */
+async function switchingProxy(port: number): Promise<{ port: number; switchTo(port: number): void; close(): Promise<void> }> {
+  let target = port;
+  const sockets = new Set<Socket>();
+  const server = createServer((incoming) => {
+    const outgoing = connect(target, "127.0.0.1");
+    for (const [from, to] of [
+      [incoming, outgoing],
+      [outgoing, incoming],
+    ]) {
+      sockets.add(from);
+      from.pipe(to);
+      from.on("error", () => to.destroy());
+      from.on("close", () => {
+        sockets.delete(from);
+        to.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    switchTo(next) {
+      target = next;
+      for (const socket of sockets) socket.destroy();
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe("RedisStore waitForReplicas (a master and a replica)", function () {
@@ -93,20 +135,109 @@ describe("RedisStore waitForReplicas (a master and a replica)", function () {
     }
   });
 
-  it("warns when WAIT can outlast the client's commandTimeout", async () => {
-    const codes: string[] = [];
-    const onWarning = (w: Error & { code?: string }) => codes.push(String(w.code));
-    process.on("warning", onWarning);
+  it("an onReplicaShortfall that throws fails the call with 503 store_unavailable; the write stays on the master", async () => {
+    const prefix = "replicas-strict:";
+    const t = buildApp({
+      guard: {
+        store: new RedisStore({
+          client,
+          prefix,
+          waitForReplicas: { replicas: 2, timeout: 20 },
+          onReplicaShortfall: ({ operation, acknowledged }) => {
+            throw new Error(`${operation}: ${acknowledged} replica acknowledged`);
+          },
+        }),
+      },
+    });
+    const res = await request(t.app).post("/auth/login").send({ user: "ada", password: PASSWORD });
+    expectError(res, 503, "store_unavailable");
+    expect(t.eventsOf("store_error").map((e) => [e.operation, (e.error as Error).message])).to.deep.equal([
+      ["create", "create: 1 replica acknowledged"],
+    ]);
+    expect(await client.keys(`${prefix}*`), "the session and its index, on the master").to.have.length(2);
+    await client.del(await client.keys(`${prefix}*`));
+  });
+
+  it("a client that reaches a read-only replica (as during a failover) gets 503 store_unavailable for every write; nothing changes", async () => {
+    const prefix = "replicas-readonly:";
+    const onMaster = buildApp({ guard: { store: new RedisStore({ client, prefix }), touchInterval: "1m" } });
+    const tokens = await login(onMaster, "ada");
+    expect(Number(await client.call("WAIT", 1, 2000))).to.equal(1);
+    const sessionAt = sessionKey(userKeyBase(prefix, "ada"), tokens.session.id);
+    const before = await replica.get(sessionAt);
+    const onReplica = buildApp({
+      clock: onMaster.clock,
+      guard: { store: new RedisStore({ client: replica, prefix }), touchInterval: "1m" },
+    });
+
+    // A check that writes nothing reads the replica's copy; one due for a touch writes, and is refused.
+    expect((await me(onReplica, tokens.access_token)).status).to.equal(200);
+    onMaster.clock.advance(2 * MINUTE);
+    expectError(await me(onReplica, tokens.access_token), 503, "store_unavailable");
+    expectError(await request(onReplica.app).post("/auth/login").send({ user: "bob", password: PASSWORD }), 503, "store_unavailable");
+    expectError(await refresh(onReplica, tokens.refresh_token), 503, "store_unavailable");
+    const logout = await request(onReplica.app).post("/auth/logout").set("Authorization", `Bearer ${tokens.access_token}`);
+    expectError(logout, 503, "store_unavailable");
+    expect(await onReplica.guard.sessions.revokeAll("ada").catch((err: { code?: string }) => err.code)).to.equal("store_unavailable");
+
+    const errors = onReplica.eventsOf("store_error").map((e) => [e.operation, /^READONLY /.test((e.error as Error).message)]);
+    expect(errors).to.deep.equal([
+      ["check", true],
+      ["create", true],
+      ["rotate", true],
+      ["revoke", true],
+      ["revokeAll", true],
+    ]);
+    expect(await client.get(sessionAt), "the master's record, untouched").to.equal(before);
+    expect(await client.keys(`${prefix}*`)).to.have.length(2);
+    await client.del(await client.keys(`${prefix}*`));
+  });
+
+  it("a WAIT that ioredis re-sends on a new connection, after the write's own was lost, counts as no replica", async () => {
+    // What a failover does to a login: the write is made on one master, its
+    // WAIT blocks (here: that master's replica is paused), the connection is
+    // lost, and ioredis re-sends the WAIT on its next connection — to another
+    // master (here through a proxy that switches), whose replica holds
+    // everything that master wrote and acknowledges at once. That answer says
+    // nothing about the write.
+    const other = await startRedis({ args: ["--repl-diskless-sync-delay", "0"] });
+    const otherReplica = await startRedis({ args: ["--replicaof", "127.0.0.1", String(other.port)] });
+    const proxy = await switchingProxy(master.port);
+    const own = new Redis(proxy.port, "127.0.0.1", { ...SAFE_CLIENT, commandTimeout: 10_000, retryStrategy: () => 20 });
+    const inspect = new Redis(master.url, SAFE_CLIENT);
+    const otherReplicaClient = new Redis(otherReplica.url, SAFE_CLIENT);
     try {
-      new RedisStore({ client, prefix: PREFIX, waitForReplicas: { replicas: 1, timeout: "1s" } });
-      await new Promise((resolve) => setImmediate(resolve));
-      expect(codes, "timeout below the 2 s commandTimeout").to.not.include("SESSION_GUARD_REDIS_WAIT_TIMEOUT");
-      new RedisStore({ client, prefix: PREFIX, waitForReplicas: { replicas: 1, timeout: "2s" } });
-      new RedisStore({ url: master.url, commandTimeout: 100, waitForReplicas: { replicas: 1, timeout: "100ms" } }).close();
-      await new Promise((resolve) => setImmediate(resolve));
-      expect(codes.filter((c) => c === "SESSION_GUARD_REDIS_WAIT_TIMEOUT")).to.have.length(2);
+      await Promise.all([ready(own), ready(inspect), ready(otherReplicaClient)]);
+      await linkUp(otherReplicaClient);
+      const shortfalls: ReplicaShortfall[] = [];
+      const store = new RedisStore({
+        client: own,
+        prefix: PREFIX,
+        waitForReplicas: { replicas: 1, timeout: "5s" },
+        onReplicaShortfall: (s) => shortfalls.push(s),
+      });
+      const id = "f".repeat(22);
+      process.kill(replicaNode.pid, "SIGSTOP");
+      let created: Promise<unknown>;
+      try {
+        created = store.create({ record: record(id), refreshHash: "h0", maxSessions: null, now: EPOCH });
+        await until(async () => / cmd=wait /.test(String(await inspect.client("LIST"))), "the WAIT blocks on the first master");
+        proxy.switchTo(other.port);
+      } finally {
+        process.kill(replicaNode.pid, "SIGCONT");
+      }
+      await created;
+      expect(await inspect.exists(key(id)), "the write, on the first master").to.equal(1);
+      expect(shortfalls).to.deep.equal([{ operation: "create", wanted: 1, acknowledged: 0 }]);
+      await store.close();
+      await client.del(key(id), indexKey(userKeyBase(PREFIX, "alice")));
     } finally {
-      process.off("warning", onWarning);
+      own.disconnect();
+      inspect.disconnect();
+      otherReplicaClient.disconnect();
+      await proxy.close();
+      await otherReplica.stop();
+      await other.stop();
     }
   });
 
@@ -125,6 +256,31 @@ describe("RedisStore waitForReplicas (a master and a replica)", function () {
       TypeError,
       /waitForReplicas.*Cluster.*pipeline/,
     );
+    // The store's own client: a WAIT that waits its timeout out must not time out as a command.
+    const owned = (extra: Record<string, unknown>) => () => new RedisStore({ url: master.url, ...extra } as never);
+    expect(owned({ waitForReplicas: { replicas: 1, timeout: "1s" } })).to.throw(TypeError, /waitForReplicas\.timeout.*commandTimeout/);
+    expect(owned({ commandTimeout: 300, waitForReplicas: { replicas: 1, timeout: "500ms" } })).to.throw(TypeError, /500 ms.*300 ms/);
+  });
+
+  it("warns about a client whose commandTimeout is no longer than waitForReplicas.timeout", async () => {
+    const codes: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => codes.push(String(w.code));
+    process.on("warning", onWarning);
+    const short = new Redis(master.url, { ...SAFE_CLIENT, commandTimeout: 500, lazyConnect: true });
+    const long = new Redis(master.url, { ...SAFE_CLIENT, commandTimeout: 501, lazyConnect: true });
+    try {
+      new RedisStore({ client: long, waitForReplicas: { replicas: 1, timeout: "500ms" } });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(codes).to.not.include("SESSION_GUARD_REDIS_WAIT_TIMEOUT");
+      new RedisStore({ client: short, waitForReplicas: { replicas: 1, timeout: "500ms" } });
+      new RedisStore({ client: short, waitForReplicas: { replicas: 1, timeout: "500ms" } });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(codes.filter((c) => c === "SESSION_GUARD_REDIS_WAIT_TIMEOUT")).to.have.length(1);
+    } finally {
+      process.off("warning", onWarning);
+      short.disconnect();
+      long.disconnect();
+    }
   });
 
   it("warns about a Cluster client that reads from replicas", async () => {

@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 import { commandCount, commandStats, flushRedis, recordCommands, sharedRedis, startRedis } from "./redis-server.js";
 import { fakeClock, EPOCH, HOUR } from "./clock.js";
@@ -44,6 +45,18 @@ describe("test support", () => {
       expect(isRunning(node.pid)).to.equal(false);
       expect(existsSync(node.dir)).to.equal(false);
       await node.stop(); // idempotent
+    });
+
+    it("starts from a config file written into its directory, command-line settings on top", async () => {
+      const node = await startRedis({ config: "maxmemory-policy allkeys-lru\nport 1\n" });
+      const client = new Redis(node.url);
+      try {
+        expect(await client.config("GET", "maxmemory-policy")).to.deep.equal(["maxmemory-policy", "allkeys-lru"]);
+        expect(readFileSync(join(node.dir, "redis.conf"), "utf8")).to.contain("maxmemory-policy allkeys-lru");
+      } finally {
+        client.disconnect();
+        await node.stop();
+      }
     });
 
     it("shares one lazily started server across the run", async () => {

@@ -19,7 +19,7 @@
  * @module
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -60,11 +60,15 @@ export interface SpawnOptions {
   dir: string;
   /** Extra `redis-server` arguments, e.g. `["--cluster-enabled", "yes"]`. */
   args?: string[];
+  /** A config file, passed first (`redis-server <file> …`), as Sentinel needs; it must be writable (Sentinel rewrites it). */
+  configFile?: string;
 }
 
 export interface StartOptions {
   /** Extra `redis-server` arguments. */
   args?: string[];
+  /** Contents of a config file written into the server's fresh directory and passed first (see {@link SpawnOptions.configFile}). */
+  config?: string;
 }
 
 /** The binary to run, checked once: present and at least Redis 7. */
@@ -136,6 +140,7 @@ function trackUntilExit(child: ChildProcess): void {
 export async function spawnRedisNode(options: SpawnOptions): Promise<RedisNode> {
   const binary = redisServerBinary();
   const args = [
+    ...(options.configFile === undefined ? [] : [options.configFile]),
     "--port",
     String(options.port),
     "--bind",
@@ -259,7 +264,12 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisNode>
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
     const dir = await mkdtemp(join(tmpdir(), "session-guard-redis-"));
     try {
-      return await spawnRedisNode({ port: await freePort(), dir, args: options.args });
+      let configFile: string | undefined;
+      if (options.config !== undefined) {
+        configFile = join(dir, "redis.conf");
+        await writeFile(configFile, options.config);
+      }
+      return await spawnRedisNode({ port: await freePort(), dir, args: options.args, configFile });
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
       lastError = err;

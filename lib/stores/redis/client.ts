@@ -36,9 +36,9 @@ export interface RedisClient {
   call(command: string, ...args: (string | number)[]): Promise<unknown>;
   quit(): Promise<unknown>;
   disconnect(): void;
-  on(event: "ready" | "end" | "error", listener: (...args: unknown[]) => void): unknown;
-  once(event: "ready" | "end" | "error", listener: (...args: unknown[]) => void): unknown;
-  off(event: "ready" | "end" | "error", listener: (...args: unknown[]) => void): unknown;
+  on(event: "ready" | "close" | "end" | "error", listener: (...args: unknown[]) => void): unknown;
+  once(event: "ready" | "close" | "end" | "error", listener: (...args: unknown[]) => void): unknown;
+  off(event: "ready" | "close" | "end" | "error", listener: (...args: unknown[]) => void): unknown;
 }
 
 /** Settings of the client made from a URL, besides its `commandTimeout`. */

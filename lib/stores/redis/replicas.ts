@@ -2,17 +2,18 @@
  * Waiting for replicas: after a login or a revocation the store can ask
  * Redis (`WAIT`) to confirm that replicas hold the write, so a failover to
  * a replica cannot bring a revoked session back or lose a new one. Off by
- * default; a shortfall is reported, never an error (the write is done on
- * the master either way). `WAIT` counts the writes of the connection it is
- * sent on, so it must follow the write on that connection: on a standalone
- * or Sentinel client it is the next command ({@link awaitReplicas}); on a
- * Cluster it travels in the write's own pipeline (`cluster-wait.ts`).
+ * default; a shortfall is reported, not an error (the write is done on
+ * the master either way), unless the app's callback throws. `WAIT` counts
+ * the writes of the connection it is sent on, so it must follow the write
+ * on that connection: on a standalone or Sentinel client it is the next
+ * command ({@link ReplicaWaiter}); on a Cluster it travels in the write's
+ * own pipeline (`cluster-wait.ts`).
  *
  * @module
  */
 import { parseDuration, type Duration } from "../../duration.js";
 import { warnOnce } from "../../warnings.js";
-import type { RedisClient } from "./client.js";
+import { clientCommandTimeout, type RedisClient } from "./client.js";
 
 /**
  * The `waitForReplicas` option of `RedisStore`.
@@ -96,28 +97,80 @@ export function resolveReplicaWait(
 }
 
 /**
- * Warns (once per `scope`) when `WAIT` can outlast the client's command
- * timeout: while a master has fewer replicas than asked for, `WAIT` takes
- * its whole `timeout`, so the client would give up on it and every login
- * and logout would fail although written.
+ * A `WAIT` that finds too few replicas blocks for its whole timeout; a
+ * command timeout that is not longer fails it as a timed-out command, and
+ * the login or logout with it answers 503 instead of reporting the
+ * shortfall. Refused (`TypeError`) for the store's own client, whose
+ * `commandTimeout` is the store's option; warned about (once per client)
+ * for a given one.
  */
-export function warnAboutWaitTimeout(wait: ReplicaWait, commandTimeout: number | undefined, scope: object): void {
-  if (commandTimeout === undefined || wait.timeout < commandTimeout) return;
-  warnOnce(
-    "SESSION_GUARD_REDIS_WAIT_TIMEOUT",
-    `waitForReplicas.timeout (${wait.timeout} ms) is not below the Redis client's commandTimeout (${commandTimeout} ms): while a ` +
-      "replica is missing, WAIT runs its whole timeout and the client gives up on it first, so logins and logouts fail although " +
-      "written. Make waitForReplicas.timeout well below commandTimeout (and the guard's storeTimeout).",
-    scope,
-  );
+export function checkWaitFitsCommandTimeout(wait: ReplicaWait, client: RedisClient | undefined, ownCommandTimeout: number): void {
+  if (client === undefined) {
+    if (wait.timeout >= ownCommandTimeout) {
+      throw new TypeError(
+        `RedisStore: \`waitForReplicas.timeout\` (${wait.timeout} ms) must be shorter than \`commandTimeout\` (${ownCommandTimeout} ms), ` +
+          "or a WAIT that finds too few replicas fails as a timed-out command",
+      );
+    }
+    return;
+  }
+  const commandTimeout = clientCommandTimeout(client);
+  if (commandTimeout !== undefined && commandTimeout <= wait.timeout) {
+    warnOnce(
+      "SESSION_GUARD_REDIS_WAIT_TIMEOUT",
+      `The Redis client given to RedisStore has a commandTimeout (${commandTimeout} ms) no longer than waitForReplicas.timeout ` +
+        `(${wait.timeout} ms): a WAIT that finds too few replicas fails as a timed-out command, and the login or logout with it ` +
+        "answers 503 instead of reporting the shortfall. Give the client a longer commandTimeout, or waitForReplicas a shorter timeout.",
+      client,
+    );
+  }
 }
 
-/** Sends `WAIT` after a write on the same connection and reports a shortfall; resolves when Redis answered. */
-export async function awaitReplicas(client: RedisClient, wait: ReplicaWait, operation: string): Promise<void> {
-  reportShortfall(wait, operation, Number(await client.call("WAIT", wait.replicas, wait.timeout)));
+/**
+ * Waits for replicas after the writes of one client: `WAIT` sent right
+ * after each write's reply, on the same connection, and a shortfall
+ * reported.
+ *
+ * `WAIT` vouches only for the writes of the connection it arrives on, and
+ * ioredis re-sends a command left unanswered by a lost connection on the
+ * next one (a failover's new master, say), where this client wrote nothing
+ * and `WAIT` answers at once. So the waiter counts the client's lost
+ * connections, and a `WAIT` answered after one counts as no replica.
+ */
+export class ReplicaWaiter {
+  readonly #client: RedisClient;
+  readonly #wait: ReplicaWait;
+  /** Connections of the client lost so far. */
+  #losses = 0;
+  readonly #onClose = (): void => {
+    this.#losses++;
+  };
+
+  constructor(client: RedisClient, wait: ReplicaWait) {
+    this.#client = client;
+    this.#wait = wait;
+    client.on("close", this.#onClose);
+  }
+
+  /**
+   * Call as soon as the write's reply arrived (no other event may run in
+   * between); resolves when Redis answered. A shortfall callback that
+   * throws rejects it (and so fails the store call): that is how an app
+   * refuses to confirm a write a failover may lose.
+   */
+  async confirm(operation: string): Promise<void> {
+    const losses = this.#losses;
+    const reply = Number(await this.#client.call("WAIT", this.#wait.replicas, this.#wait.timeout));
+    reportShortfall(this.#wait, operation, this.#losses === losses ? reply : 0);
+  }
+
+  /** Stops following the client's connection. */
+  close(): void {
+    this.#client.off("close", this.#onClose);
+  }
 }
 
-/** Tells `onShortfall` when fewer replicas than wanted acknowledged `operation`'s write. */
+/** Tells `onShortfall` when fewer replicas than wanted acknowledged `operation`'s write (a callback that throws fails the call). */
 export function reportShortfall(wait: ReplicaWait, operation: string, acknowledged: number): void {
   if (acknowledged < wait.replicas) wait.onShortfall({ operation, wanted: wait.replicas, acknowledged });
 }
