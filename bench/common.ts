@@ -9,6 +9,21 @@ import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 
+/** The server variants, in the order of the tables (each is a case of `server.ts`). */
+export const VARIANTS = [
+  "bare",
+  "express-jwt",
+  "express-jwt-string",
+  "express-session",
+  "sg-redis",
+  "sg-redis-plain",
+  "sg-redis-ioredis-pipelining",
+  "sg-redis-cache",
+  "sg-redis-cold",
+  "sg-memory",
+] as const;
+export type Variant = (typeof VARIANTS)[number];
+
 export const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
 export const ROOT_DIR = fileURLToPath(new URL("..", import.meta.url));
 

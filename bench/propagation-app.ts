@@ -17,7 +17,7 @@ type Message =
   | { type: "ping"; id: number }
   | { type: "stop" };
 
-const client = new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false, commandTimeout: 1000, enableAutoPipelining: true });
+const client = new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false, commandTimeout: 1000 });
 await new Promise<void>((resolve, reject) => {
   client.once("ready", resolve);
   client.once("error", reject);

@@ -30,23 +30,13 @@ import {
   pin,
   sleep,
   startRedis,
+  VARIANTS,
   type LoadResult,
   type RedisServer,
+  type Variant,
 } from "./common.js";
 import { measurePropagation } from "./propagation.js";
 
-const VARIANTS = [
-  "bare",
-  "express-jwt",
-  "express-jwt-string",
-  "express-session",
-  "sg-redis",
-  "sg-redis-plain",
-  "sg-redis-cache",
-  "sg-redis-cold",
-  "sg-memory",
-] as const;
-type Variant = (typeof VARIANTS)[number];
 const LABEL: Record<Variant, string> = {
   bare: "bare Express (upper bound)",
   "express-jwt": "express-jwt (stateless HS256, KeyObject secret)",
@@ -54,11 +44,19 @@ const LABEL: Record<Variant, string> = {
   "express-session": "express-session + connect-redis",
   "sg-redis": "session-guard, RedisStore",
   "sg-redis-plain": "session-guard, RedisStore, a plain `new Redis(url)` client",
+  "sg-redis-ioredis-pipelining": "session-guard, RedisStore, the same client with ioredis' `enableAutoPipelining`",
   "sg-redis-cache": "session-guard, RedisStore, local session cache (ttl 5 s)",
   "sg-redis-cold": "session-guard, RedisStore, every request a token never seen",
   "sg-memory": "session-guard, MemoryStore",
 };
-const USES_REDIS: Variant[] = ["express-session", "sg-redis", "sg-redis-plain", "sg-redis-cache", "sg-redis-cold"];
+const USES_REDIS: Variant[] = [
+  "express-session",
+  "sg-redis",
+  "sg-redis-plain",
+  "sg-redis-ioredis-pipelining",
+  "sg-redis-cache",
+  "sg-redis-cold",
+];
 
 /**
  * What the load generator needs to sign a fresh access token for every
@@ -139,6 +137,7 @@ async function login(variant: Variant, url: string): Promise<{ headers: Record<s
     }
     case "sg-redis":
     case "sg-redis-plain":
+    case "sg-redis-ioredis-pipelining":
     case "sg-redis-cache":
     case "sg-redis-cold":
     case "sg-memory": {
@@ -257,6 +256,7 @@ async function main() {
   };
   const plainVsTuned = perRoundRatio("sg-redis-plain", "sg-redis");
   const cacheVsExpressJwt = perRoundRatio("sg-redis-cache", "express-jwt");
+  const storeVsIoredisBatching = perRoundRatio("sg-redis", "sg-redis-ioredis-pipelining");
   const cacheCommands = summary.find((s) => s.variant === "sg-redis-cache")!.commands!;
   // Per request, by command (median over rounds). commandstats also counts the
   // commands a Lua script runs, so EVALSHA is the round trip and the rest run inside it.
@@ -340,6 +340,7 @@ async function main() {
     "|---|---:|",
     `| session-guard RedisStore ÷ express-session + connect-redis (req/s, median of rounds) | ${sgVsSession.toFixed(2)}× |`,
     `| session-guard RedisStore, plain \`new Redis(url)\` ÷ the tuned client (req/s, median of per-round ratios, min–max) | ${ratioText(plainVsTuned)} |`,
+    `| the store's own batching ÷ ioredis' \`enableAutoPipelining\` on the same client (req/s, median of per-round ratios, min–max) | ${ratioText(storeVsIoredisBatching)} |`,
     `| session-guard with the local session cache ÷ express-jwt (req/s, median of per-round ratios, min–max) | ${ratioText(cacheVsExpressJwt)} |`,
     `| Redis commands per guarded request with the local session cache (ttl 5 s, default touchInterval 1 min; median of rounds) | ${cacheCommands.toFixed(4)} |`,
     `| revocation propagation: revoke in process A until process B refuses the session it held in its cache (${fmt(propagation.revocations)} revocations) | p50 ${propagation.p50.toFixed(2)} ms, p99 ${propagation.p99.toFixed(2)} ms (max ${propagation.max.toFixed(1)} ms; IPC round trip ${propagation.ipcRoundTrip.toFixed(3)} ms) |`,
@@ -379,6 +380,7 @@ async function main() {
         summary,
         sgVsSession,
         plainVsTuned,
+        storeVsIoredisBatching,
         cacheVsExpressJwt,
         cacheCommands,
         propagation,
@@ -431,9 +433,10 @@ Numbers from one machine: compare the ratios, not the absolute req/s.
   rolling off, a logged-in session cookie; connect-redis ${packages["connect-redis"]} requires node-redis,
   its peer dependency, so it runs on \`redis\` ${packages.redis}: it cannot take an ioredis client any more);
   **session-guard with RedisStore** (defaults, an ioredis client made as the README recommends:
-  \`enableOfflineQueue: false, commandTimeout: 1000, enableAutoPipelining: true\`), the same with **a plain
-  client** (\`new RedisStore({ client: new Redis(url) })\`, no options: the store batches the script calls of
-  one event-loop turn into one pipeline itself), the tuned client with **the local session cache**
+  \`enableOfflineQueue: false, commandTimeout: 1000\`; the store batches the script calls of one event-loop
+  turn into one pipeline itself), the same with **a plain client** (\`new RedisStore({ client: new Redis(url) })\`,
+  no options), the tuned client **with ioredis' \`enableAutoPipelining: true\`** (ioredis batches instead of
+  the store), the tuned client with **the local session cache**
   (\`cache: { ttl: "5s", max: 10000 }\`, default \`touchInterval\` of 1 min: the one session of the load is
   answered from memory, asking Redis again 5 s after it last confirmed it), the same **with every
   request a token never seen** (the load generator signs a fresh access token of the same session for

@@ -41,9 +41,8 @@ import type {
  * @example
  * ```ts
  * import { Redis } from "ioredis";
- * // Your own client (never closed by the store); auto-pipelining for a
- * // standalone client only, never for a Cluster:
- * new RedisStore({ client: new Redis(url, { enableOfflineQueue: false, commandTimeout: 1000, enableAutoPipelining: true }) });
+ * // Your own client (never closed by the store); the store batches its commands itself:
+ * new RedisStore({ client: new Redis(url, { enableOfflineQueue: false, commandTimeout: 1000 }) });
  * // Or a client the store creates with safe settings, and closes in close():
  * new RedisStore({ url: "redis://localhost:6379", prefix: "myapp:sg:" });
  * ```
@@ -116,7 +115,7 @@ const POLICY_CHECK_SENDS = 3;
  * import { Redis } from "ioredis";
  * import { sessionGuard, RedisStore } from "session-guard";
  *
- * const redis = new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false, commandTimeout: 1000, enableAutoPipelining: true });
+ * const redis = new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false, commandTimeout: 1000 });
  * const guard = sessionGuard({ store: new RedisStore({ client: redis }), secret: process.env.SESSION_SECRET });
  * // or let the store own its client: new RedisStore({ url: process.env.REDIS_URL! })
  * ```
