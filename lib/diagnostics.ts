@@ -112,10 +112,16 @@ export interface RejectedRequest {
 }
 
 const rejected = channel(REJECTED_CHANNEL);
+/**
+ * Refusals already published: an app's `onError` may hand the error on
+ * (`next(err)`) to the guard's `errorHandler`, which must not count it again.
+ */
+const published = new WeakSet<SessionError>();
 
-/** Publishes a refusal; allocates nothing when no one listens. */
+/** Publishes a refusal, once per error; allocates nothing when no one listens. */
 export function publishRejection(err: SessionError, guard: Guard, source: RejectionSource): void {
-  if (!rejected.hasSubscribers) return;
+  if (!rejected.hasSubscribers || published.has(err)) return;
+  published.add(err);
   const message: RejectedRequest = { code: err.code, status: err.status, source, guard };
   rejected.publish(message);
 }

@@ -230,12 +230,23 @@ export class RedisStore implements Store {
     if (wait === undefined) return this.#run(script, args, raw);
     if (this.#waitInPipeline) {
       if (this.#policyCheckDue) this.#checkPolicy(this.#client);
-      const { reply, acknowledged } = await runScriptThenWait(this.#client as unknown as PipeliningCluster, script, args, raw, wait);
-      if (wrote(reply)) reportShortfall(wait, operation, acknowledged);
+      const { reply, acknowledged, waitError } = await runScriptThenWait(
+        this.#client as unknown as PipeliningCluster,
+        script,
+        args,
+        raw,
+        wait,
+      );
+      if (wrote(reply)) {
+        if (waitError !== null) throw waitError;
+        reportShortfall(wait, operation, acknowledged);
+      }
       return reply;
     }
+    const replicas = this.#replicas!;
+    const mark = replicas.mark();
     const reply = await this.#run(script, args, raw);
-    if (wrote(reply)) await this.#replicas!.confirm(operation);
+    if (wrote(reply)) await replicas.confirm(operation, mark);
     return reply;
   }
 

@@ -176,6 +176,22 @@ describe("RedisStore batching of a plain client", () => {
     }
   });
 
+  it("a client that throws instead of rejecting fails that batch's callers, and the next batch still goes out", async () => {
+    await createSessions(2);
+    const target = client as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const original = { evalshaBuffer: target.evalshaBuffer, pipeline: target.pipeline };
+    const thrown = new Error("thrown by the client");
+    target.evalshaBuffer = target.pipeline = () => {
+      throw thrown;
+    };
+    const alone = await store.check("user0", sessionId(0), now, HOUR).catch((err: unknown) => err);
+    const together = await Promise.allSettled([0, 1].map((i) => store.check(`user${i}`, sessionId(i), now, HOUR)));
+    Object.assign(target, original);
+    expect(alone).to.equal(thrown);
+    expect(together.map((o) => (o as PromiseRejectedResult).reason)).to.deep.equal([thrown, thrown]);
+    expect((await store.check("user1", sessionId(1), now, HOUR))?.id).to.equal(sessionId(1));
+  });
+
   it("fails every caller of a batch whose connection is down, as a single command fails", async () => {
     await createSessions(3);
     client.disconnect();

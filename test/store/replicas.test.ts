@@ -13,6 +13,7 @@ import { expect } from "chai";
 import { Cluster, Redis } from "ioredis";
 import request from "supertest";
 import { RedisStore, type ReplicaShortfall } from "../../lib/index.js";
+import { ReplicaWaiter, resolveReplicaWait } from "../../lib/stores/redis/replicas.js";
 import { indexKey, sessionKey, userKeyBase } from "../../lib/stores/keys.js";
 import { EPOCH, MINUTE } from "../support/clock.js";
 import { startRedis, type RedisNode } from "../support/redis-server.js";
@@ -238,6 +239,60 @@ describe("RedisStore waitForReplicas (a master and a replica)", function () {
       await proxy.close();
       await otherReplica.stop();
       await other.stop();
+    }
+  });
+
+  it("logins confirmed while a WAIT is out share the next one: a check waits behind two WAITs at most, not one per login", async () => {
+    const { store, shortfalls } = waitingStore(client, "replicas-shared:", { replicas: 1, timeout: 200 });
+    const waits = async () => Number(/cmdstat_wait:calls=(\d+)/.exec(String(await client.info("commandstats")))?.[1] ?? 0);
+    await store.create({ record: sessionRecord("bob", "b".repeat(22)), refreshHash: "h0", maxSessions: null, now: EPOCH });
+    const before = await waits();
+    process.kill(replicaNode.pid, "SIGSTOP"); // every WAIT now runs its whole timeout
+    try {
+      const logins = Array.from({ length: 8 }, (_, i) =>
+        store.create({ record: sessionRecord("alice", `shared-${i}`.padEnd(22, "x")), refreshHash: "h0", maxSessions: null, now: EPOCH }),
+      );
+      const checked = await store.check("bob", "b".repeat(22), EPOCH, MINUTE);
+      await Promise.all(logins);
+      expect(checked?.id).to.equal("b".repeat(22));
+    } finally {
+      process.kill(replicaNode.pid, "SIGCONT");
+    }
+    // One WAIT for the first login's turn, one for all the logins confirmed while it was out.
+    expect((await waits()) - before).to.be.at.most(2);
+    expect(shortfalls.filter((s) => s.operation === "create")).to.have.length(8);
+    expect(shortfalls.every((s) => s.acknowledged === 0)).to.equal(true);
+    await client.del(await client.keys("replicas-shared:*"));
+    await linkUp(replica);
+  });
+
+  it("a write whose connection was lost before its WAIT was answered counts as held by no replica", async () => {
+    const shortfalls: ReplicaShortfall[] = [];
+    const wait = resolveReplicaWait({ replicas: 1, timeout: "1s" }, (s) => shortfalls.push(s), {})!;
+    const own = new Redis(master.url, { ...SAFE_CLIENT, retryStrategy: () => 10 });
+    own.on("error", () => {});
+    await ready(own);
+    const waiter = new ReplicaWaiter(own, wait);
+    try {
+      // The write is made, then its connection is lost before the WAIT: the
+      // WAIT, answered on the next connection (1: the replica holds all the
+      // master has), says nothing about the write.
+      const lost = waiter.mark();
+      await own.set("replicas-lost:a", "1");
+      await client.client("KILL", "ID", String(await own.client("ID")));
+      await until(async () => own.status !== "ready", "the connection is lost");
+      await ready(own);
+      await waiter.confirm("create", lost);
+      expect(shortfalls).to.deep.equal([{ operation: "create", wanted: 1, acknowledged: 0 }]);
+      // A write on the connection its WAIT is sent on is confirmed.
+      const kept = waiter.mark();
+      await own.set("replicas-lost:b", "1");
+      await waiter.confirm("create", kept);
+      expect(shortfalls).to.have.length(1);
+    } finally {
+      waiter.close();
+      own.disconnect();
+      await client.del("replicas-lost:a", "replicas-lost:b");
     }
   });
 

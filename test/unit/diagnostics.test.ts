@@ -147,6 +147,28 @@ describe("the rejection channel", () => {
     }
   });
 
+  it("publishes a refusal once when the app's onError hands it on to errorHandler", async () => {
+    // An onError that leaves the guard's own refusals to the app's error
+    // middleware (here guard.errorHandler, which calls it again).
+    const t = buildApp({
+      guard: {
+        onError: (err, _req, res, next) => {
+          if (res.locals.handedOn) return void res.status(err.status).json({ error: err.code });
+          res.locals.handedOn = true;
+          next(err);
+        },
+      },
+    });
+    const { seen, off } = record();
+    try {
+      expect((await request(t.app).get("/me")).status).to.equal(401);
+      expect(seen.map((m) => [m.code, m.source])).to.deep.equal([["token_missing", "guard"]]);
+    } finally {
+      off();
+      await t.guard.close();
+    }
+  });
+
   it("publishes a refusal the app's onError answers", async () => {
     const t = buildApp({ guard: { onError: (err, _req, res) => void res.status(err.status).send(`no: ${err.code}`) } });
     const { seen, off } = record();

@@ -86,20 +86,22 @@ export class ScriptBatcher {
     if (batch.length === 0) return;
     this.#queue = [];
     this.#inFlight = true;
-    if (batch.length === 1) {
-      // Alone, a plain command costs less than a pipeline and writes the same.
-      const call = batch[0];
-      sendScript(this.#client, call.script, call.args, call.raw, call.whole).then(
-        (reply) => this.#settle(batch, [[null, reply]]),
-        (err: unknown) => this.#settle(batch, [[err as Error, undefined]]),
-      );
-      return;
-    }
     let replies: Promise<[Error | null, unknown][] | null>;
+    // A client that throws instead of rejecting (a wrapper, say) must fail
+    // the batch's callers, not this setImmediate callback and every later call.
     try {
-      const pipeline = this.#client.pipeline();
-      for (const call of batch) sendScript(pipeline, call.script, call.args, call.raw, call.whole);
-      replies = pipeline.exec();
+      if (batch.length === 1) {
+        // Alone, a plain command costs less than a pipeline and writes the same.
+        const call = batch[0];
+        replies = sendScript(this.#client, call.script, call.args, call.raw, call.whole).then(
+          (reply): [Error | null, unknown][] => [[null, reply]],
+          (err: unknown): [Error | null, unknown][] => [[err as Error, undefined]],
+        );
+      } else {
+        const pipeline = this.#client.pipeline();
+        for (const call of batch) sendScript(pipeline, call.script, call.args, call.raw, call.whole);
+        replies = pipeline.exec();
+      }
     } catch (err) {
       replies = Promise.reject(err);
     }

@@ -53,10 +53,11 @@ function refreshSlots(client: PipeliningCluster): Promise<void> {
 
 /**
  * Runs `script` and then `WAIT` for `wait.replicas` on the same master, in
- * one pipeline: resolves to the script's reply and how many replicas
- * acknowledged; rejects with the script's error, or with `WAIT`'s when the
- * script ran but `WAIT` failed. `NOSCRIPT` is answered with the script's
- * source, as the store's other calls do.
+ * one pipeline: resolves to the script's reply, how many replicas
+ * acknowledged, and `WAIT`'s error when the script ran but `WAIT` failed
+ * (the caller throws it only for a write that needed confirming); rejects
+ * with the script's error. `NOSCRIPT` is answered with the script's source,
+ * as the store's other calls do.
  */
 export async function runScriptThenWait(
   client: PipeliningCluster,
@@ -64,16 +65,14 @@ export async function runScriptThenWait(
   args: ScriptArgs,
   raw: boolean,
   wait: ReplicaWait,
-): Promise<{ reply: unknown; acknowledged: number }> {
+): Promise<{ reply: unknown; acknowledged: number; waitError: Error | null }> {
   let bySource = false;
   for (let redirections = 0; ;) {
     const results = await sendScript(client.pipeline(), script, args, raw, bySource).call("WAIT", wait.replicas, wait.timeout).exec();
     if (results === null || results.length !== 2) throw new Error("RedisStore: a script and WAIT pipeline answered no replies");
     const [[scriptError, reply], [waitError, acknowledged]] = results;
-    if (scriptError === null) {
-      if (waitError !== null) throw waitError;
-      return { reply, acknowledged: Number(acknowledged) };
-    }
+    // A failed WAIT matters only for a write that needed confirming: the caller decides.
+    if (scriptError === null) return { reply, acknowledged: waitError === null ? Number(acknowledged) : 0, waitError };
     if (isNoScript(scriptError) && !bySource) {
       bySource = true;
     } else if (isMoved(scriptError) && redirections < REDIRECTIONS) {

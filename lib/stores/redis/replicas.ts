@@ -127,21 +127,33 @@ export function checkWaitFitsCommandTimeout(wait: ReplicaWait, client: RedisClie
 }
 
 /**
- * Waits for replicas after the writes of one client: `WAIT` sent right
- * after each write's reply, on the same connection, and a shortfall
- * reported.
+ * Waits for replicas after the writes of one client: a `WAIT` on the same
+ * connection after each write's reply, and a shortfall reported.
  *
  * `WAIT` vouches only for the writes of the connection it arrives on, and
  * ioredis re-sends a command left unanswered by a lost connection on the
  * next one (a failover's new master, say), where this client wrote nothing
  * and `WAIT` answers at once. So the waiter counts the client's lost
- * connections, and a `WAIT` answered after one counts as no replica.
+ * connections, from before each write is sent ({@link mark}), and a write
+ * whose connection was lost before its `WAIT` was answered counts as held
+ * by no replica.
+ *
+ * While replicas are behind, each `WAIT` takes its whole timeout and holds
+ * the connection, and the guard's checks share it. So writes share `WAIT`s:
+ * one `WAIT` vouches for every write its connection made before it, so the
+ * writes confirmed while one is out all wait for the next one, sent as soon
+ * as it is answered. A check then waits behind at most about two timeouts,
+ * however many logins and logouts run at once.
  */
 export class ReplicaWaiter {
   readonly #client: RedisClient;
   readonly #wait: ReplicaWait;
   /** Connections of the client lost so far. */
   #losses = 0;
+  /** The `WAIT` sent and not answered yet. */
+  #inFlight: Promise<unknown> | undefined;
+  /** The next `WAIT`, which writes confirmed now join; sent once {@link #inFlight} is answered. */
+  #next: Promise<number> | undefined;
   readonly #onClose = (): void => {
     this.#losses++;
   };
@@ -152,16 +164,32 @@ export class ReplicaWaiter {
     client.on("close", this.#onClose);
   }
 
+  /** Taken right before a write is sent; given back to {@link confirm}. */
+  mark(): number {
+    return this.#losses;
+  }
+
   /**
-   * Call as soon as the write's reply arrived (no other event may run in
-   * between); resolves when Redis answered. A shortfall callback that
-   * throws rejects it (and so fails the store call): that is how an app
-   * refuses to confirm a write a failover may lose.
+   * Call once the write's reply arrived; resolves when a `WAIT` sent after
+   * it was answered. A shortfall callback that throws rejects it (and so
+   * fails the store call): that is how an app refuses to confirm a write a
+   * failover may lose.
    */
-  async confirm(operation: string): Promise<void> {
-    const losses = this.#losses;
-    const reply = Number(await this.#client.call("WAIT", this.#wait.replicas, this.#wait.timeout));
-    reportShortfall(this.#wait, operation, this.#losses === losses ? reply : 0);
+  async confirm(operation: string, mark: number): Promise<void> {
+    const acknowledged = await (this.#next ??= this.#nextWait());
+    reportShortfall(this.#wait, operation, this.#losses === mark ? acknowledged : 0);
+  }
+
+  async #nextWait(): Promise<number> {
+    await this.#inFlight;
+    // From here on, writes confirmed join the round after this one.
+    this.#next = undefined;
+    const sent = this.#client.call("WAIT", this.#wait.replicas, this.#wait.timeout);
+    this.#inFlight = sent.then(
+      () => undefined,
+      () => undefined,
+    );
+    return Number(await sent);
   }
 
   /** Stops following the client's connection. */
