@@ -98,9 +98,36 @@ type Parsed = {
   values: Record<string, string | undefined> & { json?: boolean };
 };
 
+/** The options that take a value, as `--name value` or `--name=value`. */
+const VALUE_OPTIONS = new Set(["--redis-url", "--cluster", "--prefix", "--except"]);
+
+/**
+ * Session ids (base64url) and user ids may start with `-`, and an operator
+ * pastes them from `sessions list`: `parseArgs` would take `-x…` for short
+ * options, and refuse `--except -x…` as ambiguous. So an option's value is
+ * joined to it (`--except=-x…`), and every other argument that is not an
+ * option (anything but `--…` and `-h`) is passed as a positional, in order,
+ * after `--`. An unknown `--name` is still refused.
+ */
+function withIdsAsValues(argv: string[]): string[] {
+  const options: string[] = [];
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (VALUE_OPTIONS.has(arg) && i + 1 < argv.length) options.push(`${arg}=${argv[++i]}`);
+    else if (arg.startsWith("--") || arg === "-h") options.push(arg);
+    else positionals.push(arg);
+  }
+  return [...options, "--", ...positionals];
+}
+
 function parse(argv: string[]): Parsed {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: withIdsAsValues(argv),
     allowPositionals: true,
     strict: true,
     options: {

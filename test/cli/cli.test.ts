@@ -10,6 +10,7 @@ import { Redis } from "ioredis";
 import { buildApp, login, me, ready, redisFixture, SAFE_CLIENT, type RedisFixture, type TestApp } from "../http/app.js";
 import { RedisStore } from "../../lib/index.js";
 import { fakeClock } from "../support/clock.js";
+import { sessionRecord } from "../support/session-record.js";
 import { connectCluster, sharedCluster } from "../support/redis-cluster.js";
 
 const MAIN = fileURLToPath(new URL("../../lib/cli/main.ts", import.meta.url));
@@ -92,6 +93,30 @@ describe("the session-guard command", function () {
     expect([all.code, all.stdout.trim()]).to.deep.equal([0, "revoked 1 session"]);
     expect((await me(t, c.access_token)).status).to.equal(401);
     expect((await cli(["sessions", "revoke-all", "cy", ...base])).code).to.equal(1);
+  });
+
+  it("takes session and user ids that start with '-', as sessions list prints them", async () => {
+    const ids = ["-a" + "x".repeat(20), "-b" + "x".repeat(20), "--" + "c".repeat(20)];
+    const now = t.clock.now(); // the command reads the real time
+    for (const id of ids) {
+      await redis.store.create({
+        record: sessionRecord("-dash", id, { createdAt: now, lastUsedAt: now }),
+        refreshHash: "h0",
+        maxSessions: null,
+        now,
+      });
+    }
+    const live = async () => (await redis.store.list("-dash", now)).map((r) => r.id).sort();
+    const one = await cli(["sessions", "revoke", "-dash", ids[0], ...base]);
+    expect([one.code, one.stdout.trim()], one.stderr).to.deep.equal([0, "revoked 1 session"]);
+    expect(await live()).to.deep.equal([ids[2], ids[1]].sort());
+    // An id that looks like a long option goes after `--`; as --except's value it needs nothing.
+    const others = await cli(["sessions", "revoke-all", "-dash", "--except", ids[2], ...base]);
+    expect([others.code, others.stdout.trim()], others.stderr).to.deep.equal([0, "revoked 1 session"]);
+    expect(await live()).to.deep.equal([ids[2]]);
+    const last = await cli(["sessions", "revoke", ...base, "--", "-dash", ids[2]]);
+    expect([last.code, last.stdout.trim()], last.stderr).to.deep.equal([0, "revoked 1 session"]);
+    expect(await live()).to.deep.equal([]);
   });
 
   it("a process's local session cache drops what the command revokes", async () => {
