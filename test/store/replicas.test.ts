@@ -25,8 +25,9 @@ const PREFIX = "replicas:";
 const record = (id: string) => sessionRecord("alice", id);
 const key = (id: string) => sessionKey(userKeyBase(PREFIX, "alice"), id);
 
+/** Polls until the replica is linked (its first sync starts at once: the master runs with `--repl-diskless-sync-delay 0`). */
 async function linkUp(replica: Redis): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 400; i++) {
     if (/master_link_status:up/.test(await replica.info("replication"))) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -79,7 +80,7 @@ describe("RedisStore waitForReplicas (a master and a replica)", function () {
   let replica: Redis;
 
   before(async () => {
-    master = await startRedis();
+    master = await startRedis({ args: ["--repl-diskless-sync-delay", "0"] });
     replicaNode = await startRedis({ args: ["--replicaof", "127.0.0.1", String(master.port)] });
     client = new Redis(master.url, SAFE_CLIENT);
     replica = new Redis(replicaNode.url, SAFE_CLIENT);

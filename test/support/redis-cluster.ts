@@ -133,6 +133,9 @@ async function startClusterNode(taken: Set<number>, nodeTimeoutMs: number): Prom
           join(dir, "nodes.conf"),
           "--cluster-node-timeout",
           String(nodeTimeoutMs),
+          // A replica's first sync starts at once, not after Redis's default 5 s.
+          "--repl-diskless-sync-delay",
+          "0",
         ],
       });
     } catch (err) {
