@@ -14,13 +14,7 @@
  * @module
  */
 import type { RedisClient } from "./client.js";
-import { isNoScript, sendScript, type Script, type ScriptArgs, type ScriptClient, type ScriptSender } from "./scripts.js";
-
-/** The part of an ioredis `Pipeline` the batcher uses: the script commands, queued, and `exec`. */
-interface ScriptPipeline extends ScriptSender<unknown> {
-  /** One `[error, reply]` pair per queued command, in order. */
-  exec(): Promise<[Error | null, unknown][] | null>;
-}
+import { isNoScript, sendScript, type Script, type ScriptArgs, type ScriptClient, type ScriptPipeline } from "./scripts.js";
 
 /** A client whose script calls the store batches. */
 export interface BatchingClient extends ScriptClient {

@@ -16,13 +16,7 @@
  * @module
  */
 import type { ReplicaWait } from "./replicas.js";
-import { isNoScript, sendScript, type Script, type ScriptArgs, type ScriptSender } from "./scripts.js";
-
-/** One ioredis pipeline: the script commands, `call`, and `exec`. */
-interface ScriptPipeline extends ScriptSender<ScriptPipeline> {
-  call(command: string, ...args: (string | number)[]): ScriptPipeline;
-  exec(): Promise<Array<[Error | null, unknown]> | null>;
-}
+import { isNoScript, sendScript, type Script, type ScriptArgs, type ScriptPipeline } from "./scripts.js";
 
 /** What of an ioredis `Cluster` the pipelined wait uses. */
 export interface PipeliningCluster {

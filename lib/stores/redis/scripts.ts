@@ -50,6 +50,13 @@ export interface ScriptSender<R> {
   evalBuffer(source: string, numberOfKeys: number, args: ScriptArgs): R;
 }
 
+/** One ioredis pipeline (of a `Redis` or a `Cluster`): the script commands and `call`, queued, and `exec`. */
+export interface ScriptPipeline extends ScriptSender<ScriptPipeline> {
+  call(command: string, ...args: (string | number)[]): ScriptPipeline;
+  /** One `[error, reply]` pair per queued command, in order. */
+  exec(): Promise<[Error | null, unknown][] | null>;
+}
+
 /** The script commands of either ioredis client. */
 export type ScriptClient = ScriptSender<Promise<unknown>>;
 
